@@ -1,0 +1,684 @@
+"""Derived figures: formulas declared in a source file, evaluated safely and exactly.
+
+A formula is parsed with `ast` and only these constructs are allowed: figure
+names, numbers, + - * /, unary minus, parentheses, and the calls in FUNCTIONS.
+Anything else (attribute access, subscripts, lambdas, other calls, `__import__`)
+is rejected before evaluation. Nothing is ever passed to `eval`.
+
+Bounds of a derived figure are the true min and max over its inputs' bounds:
+the formula is evaluated at every corner of the box of its stated inputs (the
+leaves, so a derived input does not lose its correlation with the others). That
+is exact for formulas monotone in each input, such as n / (r + n); a grid of
+interior points checks monotonicity and widens the bounds, with a warning, where
+it fails.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import difflib
+import itertools
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from analysis.errors import AnalysisError, FormulaError, SourceError
+from analysis.estimate import INF, bounds_for, norm, to_float
+from analysis.sources import Check, Derived, Figure, Source
+from analysis.units import (
+    UnknownUnit,
+    describe_dimension,
+    dimensionality,
+    parse_unit,
+    to_base_factor,
+)
+
+SECONDS_PER_DAY = 86400
+FUNCTIONS = {
+    "days_between": "days_between(a, b): time from date a to date b",
+    "quantity": 'quantity(366, "day"): a constant with a unit',
+    "min": "min(x, y, ...): the smallest, same units",
+    "max": "max(x, y, ...): the largest, same units",
+}
+COMPARISONS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "=="}
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_MAX_CORNER_INPUTS = 16  # 2**16 corners is still fast; beyond that the file is odd
+_MAX_GRID = 3**7
+
+
+# --- parsing ----------------------------------------------------------------------
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        ast.Attribute: "attribute access (x.y)", ast.Subscript: "indexing (x[...])",
+        ast.Lambda: "lambda", ast.Pow: "powers (**)", ast.BoolOp: "and/or",
+        ast.IfExp: "if/else", ast.ListComp: "comprehensions", ast.Starred: "* arguments",
+        ast.FloorDiv: "floor division (//)", ast.Mod: "modulo (%)", ast.JoinedStr: "f-strings",
+        ast.List: "lists", ast.Tuple: "tuples", ast.Dict: "dicts", ast.NamedExpr: ":=",
+    }
+    return names.get(type(node), type(node).__name__)
+
+
+def parse_formula(text: str, *, allow_compare: bool = False) -> ast.Expression:
+    """Parse and vet a formula; FormulaError names the first forbidden construct."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise FormulaError(text, f"is not a formula ({exc.msg})") from None
+    _vet(tree.body, text, allow_compare=allow_compare, top=True)
+    return tree
+
+
+def _vet(node, text, *, allow_compare, top=False, const_ok=False):
+    if isinstance(node, ast.Name):
+        if node.id.startswith("_"):
+            raise FormulaError(text, f"the name '{node.id}' is not allowed")
+        return
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float | str):
+            raise FormulaError(text, f"the constant {node.value!r} is not allowed")
+        if isinstance(node.value, str) and not const_ok:
+            raise FormulaError(text, 'text is only allowed as a unit, in quantity(366, "day")')
+        return
+    if isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINOPS:
+            raise FormulaError(text, f"{_describe(node.op)} is not allowed; use + - * /")
+        _vet(node.left, text, allow_compare=False)
+        _vet(node.right, text, allow_compare=False)
+        return
+    if isinstance(node, ast.UnaryOp):
+        if not isinstance(node.op, ast.USub | ast.UAdd):
+            raise FormulaError(text, f"{_describe(node.op)} is not allowed")
+        _vet(node.operand, text, allow_compare=False)
+        return
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            raise FormulaError(text, f"calling {_describe(node.func)} is not allowed")
+        if node.func.id not in FUNCTIONS:
+            raise FormulaError(text, f"the function '{node.func.id}' is not allowed; "
+                               f"allowed: {', '.join(FUNCTIONS)}")
+        if node.keywords:
+            raise FormulaError(text, "keyword arguments are not allowed")
+        if node.func.id == "quantity":
+            if (len(node.args) != 2 or not isinstance(node.args[0], ast.Constant)
+                    or not isinstance(node.args[1], ast.Constant)
+                    or not isinstance(node.args[1].value, str)):
+                raise FormulaError(text, 'quantity takes a number and a unit: quantity(366, "day")')
+            _vet(node.args[0], text, allow_compare=False)
+            return
+        if node.func.id == "days_between" and len(node.args) != 2:
+            raise FormulaError(text, "days_between takes two dates: days_between(start, end)")
+        if not node.args:
+            raise FormulaError(text, f"{node.func.id} needs arguments")
+        for arg in node.args:
+            _vet(arg, text, allow_compare=False)
+        return
+    if isinstance(node, ast.Compare):
+        if not (allow_compare and top):
+            raise FormulaError(text, "comparisons are only allowed in checks")
+        for op in node.ops:
+            if type(op) not in COMPARISONS:
+                raise FormulaError(text, f"the comparison {type(op).__name__} is not allowed")
+        for sub in (node.left, *node.comparators):
+            _vet(sub, text, allow_compare=False)
+        return
+    raise FormulaError(text, f"{_describe(node)} is not allowed")
+
+
+# --- values during evaluation -----------------------------------------------------
+
+
+class DateValue:
+    """A date as a day number (proleptic ordinal), only usable in days_between and checks."""
+
+    __slots__ = ("day",)
+
+    def __init__(self, day):
+        self.day = day
+
+
+class _DimError(Exception):
+    pass
+
+
+def _dims(node, env_dims, text):
+    """Dimensionality of a formula's result ('date' for a date)."""
+    if isinstance(node, ast.Expression):
+        return _dims(node.body, env_dims, text)
+    if isinstance(node, ast.Name):
+        return env_dims[node.id]
+    if isinstance(node, ast.Constant):
+        return dimensionality("dimensionless")
+    if isinstance(node, ast.UnaryOp):
+        d = _dims(node.operand, env_dims, text)
+        if d == "date":
+            raise FormulaError(text, "a date cannot be negated; use days_between(a, b)")
+        return d
+    if isinstance(node, ast.BinOp):
+        left, right = _dims(node.left, env_dims, text), _dims(node.right, env_dims, text)
+        if "date" in (left, right):
+            raise FormulaError(text, "dates can only be used in days_between(a, b) or compared "
+                               "in a check")
+        if isinstance(node.op, ast.Add | ast.Sub):
+            if left != right:
+                raise FormulaError(text, f"cannot add or subtract {describe_dimension(left)} and "
+                                   f"{describe_dimension(right)}")
+            return left
+        return left * right if isinstance(node.op, ast.Mult) else left / right
+    if isinstance(node, ast.Call):
+        name = node.func.id
+        if name == "quantity":
+            try:
+                return dimensionality(parse_unit(node.args[1].value))
+            except UnknownUnit as exc:
+                raise FormulaError(text, str(exc)) from None
+        args = [_dims(a, env_dims, text) for a in node.args]
+        if name == "days_between":
+            if args != ["date", "date"]:
+                raise FormulaError(text, "days_between takes two dates")
+            return dimensionality("day")
+        if any(a != args[0] for a in args) or "date" in args:
+            raise FormulaError(text, f"{name} needs arguments in the same units")
+        return args[0]
+    if isinstance(node, ast.Compare):
+        sides = [_dims(n, env_dims, text) for n in (node.left, *node.comparators)]
+        if any(side != sides[0] for side in sides):
+            raise FormulaError(text, f"cannot compare {describe_dimension(sides[0])} with "
+                               f"{describe_dimension(sides[1])}")
+        return "bool"
+    raise FormulaError(text, f"{_describe(node)} is not allowed")  # pragma: no cover
+
+
+def _eval(node, env, text, *, corner: bool):
+    """Evaluate on base-unit magnitudes (Fraction or +/-inf) and DateValues."""
+    if isinstance(node, ast.Expression):
+        return _eval(node.body, env, text, corner=corner)
+    if isinstance(node, ast.Name):
+        return env(node.id)
+    if isinstance(node, ast.Constant):
+        return Fraction(str(node.value))
+    if isinstance(node, ast.UnaryOp):
+        v = _eval(node.operand, env, text, corner=corner)
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.BinOp):
+        a = _eval(node.left, env, text, corner=corner)
+        b = _eval(node.right, env, text, corner=corner)
+        op = type(node.op)
+        if op is ast.Add:
+            return norm(a + b)
+        if op is ast.Sub:
+            return norm(a - b)
+        if op is ast.Mult:
+            return norm(a * b)
+        if b == 0:
+            if corner and a != 0:
+                # at the edge of an input's bounds: the quotient grows without limit
+                return math.copysign(INF, a)
+            raise ArithmeticError("division by zero")
+        return norm(a / b)
+    if isinstance(node, ast.Call):
+        name = node.func.id
+        if name == "quantity":
+            unit = parse_unit(node.args[1].value)
+            return Fraction(str(node.args[0].value)) * to_base_factor(unit)
+        args = [_eval(a, env, text, corner=corner) for a in node.args]
+        if name == "days_between":
+            return norm((args[1].day - args[0].day) * SECONDS_PER_DAY)
+        return min(args) if name == "min" else max(args)
+    if isinstance(node, ast.Compare):
+        values = [_eval(n, env, text, corner=corner) for n in (node.left, *node.comparators)]
+        values = [v.day if isinstance(v, DateValue) else v for v in values]
+        ops = {ast.Lt: lambda x, y: x < y, ast.LtE: lambda x, y: x <= y,
+               ast.Gt: lambda x, y: x > y, ast.GtE: lambda x, y: x >= y,
+               ast.Eq: lambda x, y: x == y}
+        return all(ops[type(op)](x, y) for op, x, y in zip(node.ops, values, values[1:],
+                                                            strict=False))
+    raise FormulaError(text, f"{_describe(node)} is not allowed")  # pragma: no cover
+
+
+# --- results ----------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """A figure as reports use it: stated or derived, with bounds, in its unit."""
+
+    id: str
+    kind: str  # "stated" | "derived"
+    value: Fraction | dt.date
+    low: Fraction | float | dt.date | None
+    high: Fraction | float | dt.date | None
+    unit: str
+    description: str
+    formula: str | None = None
+    inputs: list[str] = field(default_factory=list)
+    qualifier: str | None = None
+    attributed_to: str | None = None
+    date: str | dt.date | None = None
+    reading: str | None = None
+    note: str | None = None
+    format: str | None = None
+    figure_kind: str = "quantity"  # "count" | "quantity" | "date"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def is_date(self) -> bool:
+        return self.unit == "date"
+
+    def to_json(self) -> dict:
+        """The JSON contract of docs/architecture: exactly these keys."""
+        if self.is_date:
+            conv = _date_json
+        else:
+            conv = to_float
+        return {
+            "id": self.id, "kind": self.kind, "value": conv(self.value),
+            "low": conv(self.low), "high": conv(self.high), "unit": self.unit,
+            "formula": self.formula, "inputs": list(self.inputs), "qualifier": self.qualifier,
+        }
+
+
+def _date_json(d):
+    if d is None:
+        return None
+    return d.isoformat()
+
+
+def _ordinal_to_date(day) -> dt.date:
+    return dt.date.fromordinal(int(math.floor(day + Fraction(1, 2))))
+
+
+class Figures(dict):
+    """id -> Result, in source order, with the settings that produced them."""
+
+    def __init__(self, source: Source, policy: str, readings: dict[str, str]):
+        super().__init__()
+        self.source = source
+        self.policy = policy
+        self.readings = readings
+
+    def to_json(self, ids=None) -> list[dict]:
+        return [r.to_json() for r in self.values() if ids is None or r.id in ids]
+
+
+# --- evaluation -------------------------------------------------------------------
+
+
+@dataclass
+class _Leaf:
+    """A stated figure resolved by reading and policy, in base units."""
+
+    figure: Figure
+    value: object  # Fraction (base units) or DateValue day number
+    low: object
+    high: object
+    reading: str | None
+    note: str | None
+    qualifier: str | None
+    is_date: bool
+
+
+def _resolve_leaf(fig: Figure, policy: str, reading_name: str | None) -> _Leaf:
+    value, low, high, qualifier, written, note = (fig.value, fig.low, fig.high, fig.qualifier,
+                                                  fig.written, fig.note)
+    if fig.readings:
+        r = fig.readings[reading_name or fig.default_reading]
+        value, low, high, note, written = r.value, r.low, r.high, r.note or note, r.written
+        qualifier = r.qualifier
+        reading_name = r.name
+    if fig.kind == "date":
+        lo = Fraction((low or value).toordinal())
+        hi = Fraction((high or value).toordinal())
+        pt = Fraction(value.toordinal()) if value is not None else (lo + hi) / 2
+        if policy == "exact":
+            lo = hi = pt
+        return _Leaf(fig, pt, lo, hi, reading_name, note, qualifier, True)
+    factor = to_base_factor(fig.unit)
+    if low is not None or high is not None:
+        lo = low if low is not None else value
+        hi = high if high is not None else value
+        if policy == "exact":
+            lo = hi = value
+    else:
+        lo, hi = bounds_for(value, qualifier, policy=policy, written=written)
+    return _Leaf(fig, value * factor, norm(lo * factor), norm(hi * factor), reading_name, note,
+                 qualifier, False)
+
+
+def evaluate(source: Source, *, policy: str = "default",
+             readings: dict[str, str] | None = None) -> Figures:
+    """Every stated and derived figure of a source, with bounds, in source order.
+
+    `policy` is the qualifier policy ("default" or "exact"); `readings` picks a
+    reading for each figure that has several, by figure id.
+    """
+    from analysis.estimate import POLICIES
+
+    if policy not in POLICIES:
+        raise AnalysisError(f"unknown qualifier policy {policy!r}; use one of "
+                            f"{', '.join(POLICIES)}")
+    readings = dict(readings or {})
+    stated = {f.id: f for f in source.figures}
+    for fid, name in readings.items():
+        fig = stated.get(fid)
+        if fig is None or not fig.readings:
+            have = [f.id for f in source.figures if f.readings]
+            raise AnalysisError(f"{source.path}: no figure '{fid}' with readings to choose from; "
+                                f"figures with readings: {', '.join(have) or 'none'}")
+        if name not in fig.readings:
+            raise AnalysisError(f"{source.path}: figure '{fid}' has no reading '{name}'; "
+                                f"choose one of {', '.join(fig.readings)}")
+    leaves = {f.id: _resolve_leaf(f, policy, readings.get(f.id)) for f in source.figures}
+    _apply_caps(source, leaves)
+
+    out = Figures(source, policy, {f.id: leaves[f.id].reading for f in source.figures
+                                   if f.readings})
+    for f in source.figures:
+        out[f.id] = _stated_result(leaves[f.id])
+
+    derived = {d.id: d for d in source.derived}
+    trees, deps = _parse_all(source, derived, stated)
+    dims: dict[str, object] = {fid: ("date" if lf.is_date else dimensionality(lf.figure.unit))
+                               for fid, lf in leaves.items()}
+    for did in _topological(source, derived, deps):
+        d = derived[did]
+        try:
+            dims[did] = _dims(trees[did], dims, d.formula)
+        except FormulaError as exc:
+            raise _in_file(source, d, exc) from None
+        out[did] = _derived_result(source, d, trees, deps, leaves, dims[did])
+    return out
+
+
+def _apply_caps(source: Source, leaves: dict[str, _Leaf]) -> None:
+    """at_most: a figure's upper bound never exceeds another's (deaths <= deployed)."""
+    for f in source.figures:
+        if f.at_most:
+            leaf, cap = leaves[f.id], leaves[f.at_most]
+            if dimensionality(f.unit) != dimensionality(cap.figure.unit):
+                raise SourceError(source.path, f"at_most: '{f.at_most}' is in {cap.figure.unit}, "
+                                  f"not comparable with {f.unit}", line=f.line, figure=f.id,
+                                  field="at_most", fix="name a figure in the same kind of unit")
+            if cap.high < leaf.high:
+                leaf.high = max(cap.high, leaf.value)
+
+
+def _stated_result(leaf: _Leaf) -> Result:
+    f = leaf.figure
+    if leaf.is_date:
+        value, low, high = (_ordinal_to_date(leaf.value), _ordinal_to_date(leaf.low),
+                            _ordinal_to_date(leaf.high))
+    else:
+        factor = to_base_factor(f.unit)
+        value, low, high = (leaf.value / factor, norm(leaf.low / factor),
+                            norm(leaf.high / factor))
+    return Result(id=f.id, kind="stated", value=value, low=low, high=high, unit=f.unit,
+                  description=f.description, qualifier=leaf.qualifier,
+                  attributed_to=f.attributed_to, date=f.date, reading=leaf.reading,
+                  note=leaf.note, figure_kind=f.kind)
+
+
+def _in_file(source: Source, d, exc: FormulaError) -> SourceError:
+    return SourceError(source.path, f"{exc.problem} (in {exc.formula!r})", line=d.line,
+                       figure=d.id, field="formula" if isinstance(d, Derived) else "assert",
+                       fix="formulas may use figure ids, numbers, + - * / and "
+                           + ", ".join(FUNCTIONS))
+
+
+def _parse_all(source: Source, derived: dict[str, Derived], stated: dict[str, Figure]):
+    trees, deps = {}, {}
+    known = set(stated) | set(derived)
+    for d in source.derived:
+        try:
+            trees[d.id] = parse_formula(d.formula)
+        except FormulaError as exc:
+            raise _in_file(source, d, exc) from None
+        deps[d.id] = _names(trees[d.id])
+        for name in deps[d.id]:
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                raise SourceError(source.path, f"the formula names an unknown figure '{name}'",
+                                  line=d.line, figure=d.id, field="formula",
+                                  fix=f"did you mean '{close[0]}'?" if close
+                                  else "define it under figures: or derived:")
+    return trees, deps
+
+
+def _names(tree) -> list[str]:
+    out: list[str] = []
+
+    def visit(n):
+        if isinstance(n, ast.Call):
+            for a in n.args:
+                visit(a)
+        elif isinstance(n, ast.Name):
+            if n.id not in out:
+                out.append(n.id)
+        else:
+            for child in ast.iter_child_nodes(n):
+                visit(child)
+
+    visit(tree)
+    return out
+
+
+def _topological(source, derived, deps) -> list[str]:
+    order, state = [], {}
+
+    def visit(did, path):
+        if state.get(did) == "done":
+            return
+        if state.get(did) == "active":
+            cycle = path[path.index(did):] + [did]
+            d = derived[did]
+            raise SourceError(source.path, "circular definition: " + " -> ".join(cycle),
+                              line=d.line, figure=did, field="formula",
+                              fix="define one of them from stated figures only")
+        state[did] = "active"
+        for dep in deps[did]:
+            if dep in derived:
+                visit(dep, path + [did])
+        state[did] = "done"
+        order.append(did)
+
+    for d in source.derived:
+        visit(d.id, [])
+    return order
+
+
+def leaves_of(did, deps, derived) -> list[str]:
+    """The stated figures a derived figure depends on, directly or through others."""
+    out: list[str] = []
+    for dep in deps[did]:
+        for leaf in (leaves_of(dep, deps, derived) if dep in derived else [dep]):
+            if leaf not in out:
+                out.append(leaf)
+    return out
+
+
+def _make_env(trees, derived, leaves, assignment, text, corner):
+    memo = {}
+
+    def env(name):
+        if name in assignment:
+            v = assignment[name]
+            return DateValue(v) if leaves[name].is_date else v
+        if name not in memo:
+            memo[name] = _eval(trees[name], env, text, corner=corner)
+        return memo[name]
+
+    return env
+
+
+def _derived_result(source, d: Derived, trees, deps, leaves, dim) -> Result:
+    derived = {x.id: x for x in source.derived}
+    if dim == "date":
+        raise SourceError(source.path, "a derived figure cannot be a date", line=d.line,
+                          figure=d.id, field="formula", fix="use days_between(a, b)")
+    unit = d.unit
+    if unit is None:
+        if dim != dimensionality("dimensionless"):
+            raise SourceError(source.path, f"the formula gives {describe_dimension(dim)}",
+                              line=d.line, figure=d.id, field="unit",
+                              fix="add a 'unit:' in which to show it")
+        unit = "dimensionless"
+    elif dimensionality(unit) != dim:
+        raise SourceError(source.path, f"the formula gives {describe_dimension(dim)}, but the unit "
+                          f"'{unit}' is {describe_dimension(dimensionality(unit))}",
+                          line=d.line, figure=d.id, field="unit",
+                          fix="choose a unit of the formula's dimension")
+    factor = to_base_factor(unit)
+    leaf_ids = leaves_of(d.id, deps, derived)
+    if len(leaf_ids) > _MAX_CORNER_INPUTS:
+        raise SourceError(source.path, f"depends on {len(leaf_ids)} stated figures; at most "
+                          f"{_MAX_CORNER_INPUTS} are supported", line=d.line, figure=d.id,
+                          field="formula", fix="split the formula")
+    point = {lid: leaves[lid].value for lid in leaf_ids}
+    try:
+        value = _make_env(trees, derived, leaves, point, d.formula, False)(d.id)
+    except ArithmeticError as exc:
+        raise SourceError(source.path, f"cannot be evaluated at the stated values: {exc}",
+                          line=d.line, figure=d.id, field="formula",
+                          fix="check the inputs' values") from None
+    warnings: list[str] = []
+    try:
+        low, high = _corner_bounds(d, trees, derived, leaves, leaf_ids)
+    except ArithmeticError as exc:
+        low, high = -INF, INF
+        warnings.append(f"bounds could not be computed ({exc}); shown as unbounded")
+    low, high = min(low, value), max(high, value)
+    if d.domain:
+        dlo, dhi = d.domain
+        base_lo = dlo * factor if dlo is not None else None
+        base_hi = dhi * factor if dhi is not None else None
+        if unit in ("dimensionless", "percent"):
+            base_lo, base_hi = dlo, dhi  # a share's domain is stated as a fraction
+        if base_lo is not None:
+            if value < base_lo:
+                warnings.append(f"point value lies below its domain ({dlo})")
+            low = max(low, base_lo)
+        if base_hi is not None:
+            if value > base_hi:
+                warnings.append(f"point value lies above its domain ({dhi})")
+            high = min(high, base_hi)
+    low, high = min(low, value), max(high, value)
+    return Result(id=d.id, kind="derived", value=value / factor, low=norm(low / factor),
+                  high=norm(high / factor), unit=unit, description=d.description,
+                  formula=d.formula, inputs=deps[d.id], format=d.format, warnings=warnings)
+
+
+def _corner_bounds(d, trees, derived, leaves, leaf_ids):
+    choices = [(leaves[i].low, leaves[i].high) for i in leaf_ids]
+    values = [_at_corner(d, trees, derived, leaves, leaf_ids, combo)
+              for combo in itertools.product(*choices)]
+    low, high = min(values), max(values)
+    # Monotonicity check on a grid of interior points (finite bounds only).
+    grid = []
+    for lo, hi in choices:
+        pts = [lo, hi]
+        if lo != hi and not math.isinf(lo) and not math.isinf(hi):
+            pts.insert(1, (lo + hi) / 2)
+        grid.append(pts)
+    if math.prod(len(g) for g in grid) <= _MAX_GRID and any(len(g) == 3 for g in grid):
+        for combo in itertools.product(*grid):
+            try:
+                v = _make_env(trees, derived, leaves, dict(zip(leaf_ids, combo, strict=True)),
+                              d.formula, True)(d.id)
+            except ArithmeticError:
+                continue
+            if v < low or v > high:
+                low, high = min(low, v), max(high, v)
+    return low, high
+
+
+_BIG = Fraction(10) ** 30  # stands in for an unbounded input where inf/inf is undefined
+
+
+def _at_corner(d, trees, derived, leaves, leaf_ids, combo):
+    """The formula at one corner. Where infinity makes it undefined ((c - h) / c with c
+    unbounded), take the limit numerically: evaluate with the unbounded inputs at a
+    huge value and at a million times that; a result that keeps growing is unbounded."""
+    def at(assign):
+        return _make_env(trees, derived, leaves, dict(zip(leaf_ids, assign, strict=True)),
+                         d.formula, True)(d.id)
+
+    try:
+        return at(combo)
+    except ArithmeticError:
+        if not any(isinstance(c, float) and math.isinf(c) for c in combo):
+            raise
+
+    def big(scale):
+        return [math.copysign(1, c) * _BIG * scale if isinstance(c, float) and math.isinf(c)
+                else c for c in combo]
+
+    v1, v2 = at(big(1)), at(big(10**6))
+    if abs(v2) > 1000 * max(abs(v1), 1):
+        return math.copysign(INF, v2)
+    return v2
+
+
+# --- checks -----------------------------------------------------------------------
+
+
+@dataclass
+class CheckResult:
+    id: str
+    description: str
+    expr: str
+    holds: bool  # at the stated (point) values
+    certain: bool  # holds at every corner of the inputs' bounds
+    left: object = None
+    right: object = None
+
+
+def run_check(source: Source, figures: Figures, check_id: str, expr: str, description: str,
+              line: int | None, policy: str) -> CheckResult:
+    """Evaluate a check at the point values and over every corner of the bounds."""
+    stated = {f.id: f for f in source.figures}
+    derived = {d.id: d for d in source.derived}
+
+    ctx = Check(id=check_id, expr=expr, description=description, line=line)
+    try:
+        tree = parse_formula(expr, allow_compare=True)
+        if not isinstance(tree.body, ast.Compare):
+            raise FormulaError(expr, "a check must compare two things, e.g. a <= b")
+    except FormulaError as exc:
+        raise _in_file(source, ctx, exc) from None
+    names = _names(tree)
+    for name in names:
+        if name not in stated and name not in derived:
+            raise SourceError(source.path, f"the check names an unknown figure '{name}'",
+                              line=line, figure=check_id, field="assert",
+                              fix="use ids of figures in this file")
+    leaves = {f.id: _resolve_leaf(f, policy, figures.readings.get(f.id)) for f in source.figures}
+    _apply_caps(source, leaves)
+    trees, deps = _parse_all(source, derived, stated)
+    trees["__check__"] = tree
+    deps["__check__"] = names
+    dims = {fid: ("date" if lf.is_date else dimensionality(lf.figure.unit))
+            for fid, lf in leaves.items()}
+    for did in _topological(source, derived, deps):
+        dims[did] = _dims(trees[did], dims, derived[did].formula)
+    try:
+        _dims(tree, dims, expr)
+    except FormulaError as exc:
+        raise _in_file(source, ctx, exc) from None
+    leaf_ids = leaves_of("__check__", deps, derived)
+    point = {lid: leaves[lid].value for lid in leaf_ids}
+    holds = _make_env(trees, derived, leaves, point, expr, False)("__check__")
+    certain = holds
+    if holds:
+        for combo in itertools.product(*[(leaves[i].low, leaves[i].high) for i in leaf_ids]):
+            try:
+                ok = _make_env(trees, derived, leaves, dict(zip(leaf_ids, combo, strict=True)),
+                               expr, True)("__check__")
+            except ArithmeticError:
+                ok = False
+            if not ok:
+                certain = False
+                break
+    return CheckResult(id=check_id, description=description, expr=expr, holds=bool(holds),
+                       certain=bool(certain))

@@ -1,0 +1,141 @@
+"""A figure as a point with honest bounds, and the one place qualifiers become bounds.
+
+Arithmetic is exact: magnitudes are Fractions. An unbounded side is +/-infinity
+while computing (a float inf, which Python orders and combines with Fractions as
+expected) and `None` when reported.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+INF = math.inf
+
+#: wording as printed -> the family of bounds it implies (architecture note, qualifier policy)
+QUALIFIERS: dict[str, str] = {
+    "exactly": "exact",
+    "approximately": "approx", "about": "approx", "around": "approx", "roughly": "approx",
+    "some": "approx", "an estimated": "approx", "estimated": "approx", "approx.": "approx",
+    "circa": "approx", "reportedly around": "approx", "almost exactly": "approx",
+    "over": "lower", "more than": "lower", "at least": "lower", "upwards of": "lower",
+    "in excess of": "lower", "no fewer than": "lower", "no less than": "lower",
+    "nearly": "nearly", "almost": "nearly", "just under": "nearly",
+    "up to": "upper", "at most": "upper", "under": "upper", "fewer than": "upper",
+    "less than": "upper", "no more than": "upper",
+}
+
+#: the report parameter `policy`: how to read qualifiers
+POLICIES = ("default", "exact")
+
+
+def normalise_qualifier(text: str | None) -> str | None:
+    """Lower-case, single-spaced wording; None for no qualifier."""
+    if text is None:
+        return None
+    key = " ".join(str(text).split()).lower()
+    return key or None
+
+
+def qualifier_family(text: str | None) -> str:
+    """'exact', 'approx', 'lower', 'nearly' or 'upper'; KeyError for unknown wording."""
+    key = normalise_qualifier(text)
+    if key is None:
+        return "exact"
+    return QUALIFIERS[key]
+
+
+def half_unit(value: Fraction | int | Decimal | str) -> Fraction:
+    """Half a unit of the last significant digit of a number as written.
+
+    90 -> 5, 11,000 -> 500, 70,000 -> 5,000, 2.50 -> 0.005, 386 -> 0.5.
+    Trailing zeros of a whole number are taken as not significant.
+    """
+    dec = value if isinstance(value, Decimal) else _as_decimal(value)
+    if dec == 0:
+        return Fraction(1, 2)
+    sign, digits, exponent = dec.as_tuple()
+    if exponent >= 0:
+        # whole number: count the trailing zeros of its digits
+        trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+        exponent += trailing
+    return Fraction(1, 2) * Fraction(10) ** exponent
+
+
+def _as_decimal(value) -> Decimal:
+    if isinstance(value, Fraction):
+        if value.denominator == 1:
+            return Decimal(value.numerator)
+        return Decimal(value.numerator) / Decimal(value.denominator)
+    return Decimal(str(value).replace(",", ""))
+
+
+def bounds_for(value: Fraction, qualifier: str | None, *, policy: str = "default",
+               written: Decimal | None = None) -> tuple[Fraction | float, Fraction | float]:
+    """(low, high) around a stated value, by the qualifier policy.
+
+    `written` is the number as printed (keeps its significant digits, e.g. 2.50).
+    An unbounded side is returned as +/-inf.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"unknown qualifier policy {policy!r}; use one of {', '.join(POLICIES)}")
+    family = qualifier_family(qualifier)
+    if policy == "exact" or family == "exact":
+        return value, value
+    h = half_unit(written if written is not None else value)
+    if family == "approx":
+        return value - h, value + h
+    if family == "lower":
+        return value, INF
+    if family == "nearly":
+        return value - h, value
+    if family == "upper":
+        return Fraction(0), value
+    raise AssertionError(family)  # pragma: no cover - QUALIFIERS holds only these families
+
+
+def norm(x):
+    """Keep results exact: a finite float produced by an infinite operand
+    (x / inf == 0.0) goes back to a Fraction; nan means the operation is undefined."""
+    if isinstance(x, float):
+        if math.isnan(x):
+            raise ArithmeticError("undefined (infinity minus infinity, or zero times infinity)")
+        if math.isinf(x):
+            return x
+        return Fraction(x)
+    return x
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A value with bounds in a unit. low/high are Fractions or +/-inf."""
+
+    value: Fraction
+    low: Fraction | float
+    high: Fraction | float
+    unit: str
+
+    def __post_init__(self):
+        if not (self.low <= self.value <= self.high):
+            raise ValueError(f"point {self.value} outside its bounds [{self.low}, {self.high}]")
+
+    @property
+    def low_or_none(self) -> Fraction | None:
+        return None if self.low == -INF else self.low
+
+    @property
+    def high_or_none(self) -> Fraction | None:
+        return None if self.high == INF else self.high
+
+    @property
+    def exact(self) -> bool:
+        return self.low == self.value == self.high
+
+
+def to_float(x) -> float | None:
+    """JSON number for a bound: None where unbounded."""
+    if x is None or (isinstance(x, float) and math.isinf(x)):
+        return None
+    return float(x)

@@ -1,0 +1,109 @@
+"""Figures for people: numbers rounded only here, bounds in words, tables.
+
+Everything upstream is exact; this is the one place that rounds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from fractions import Fraction
+
+from analysis.derive import Figures, Result
+
+UNIT_LABELS = {"dimensionless": "", "percent": "%", "day": "days", "week": "weeks",
+               "month": "months", "year": "years", "troops / month": "troops a month",
+               "troops / day": "troops a day", "km² / month": "km² a month",
+               "mi² / month": "mi² a month"}
+
+
+def _finite(x) -> bool:
+    return x is not None and not (isinstance(x, float) and math.isinf(x))
+
+
+def number(x, *, percent: bool = False, digits: int | None = None) -> str:
+    """A number as a reader wants it: 11,000; 34.7; 0.091 -> '9.1%' when percent."""
+    if isinstance(x, dt.date):
+        return x.strftime("%-d %B %Y")
+    if not _finite(x):
+        return "unbounded"
+    v = float(Fraction(x) * 100) if percent else float(x)
+    if digits is None and percent:
+        digits = 1
+    if digits is None:
+        a = abs(v)
+        if a == 0 or a >= 100 or float(v).is_integer():
+            digits = 0
+        elif a >= 10:
+            digits = 1
+        elif a >= 1:
+            digits = 2
+        else:
+            digits = 3
+    text = f"{v:,.{digits}f}"
+    return text + ("%" if percent else "")
+
+
+def unit_label(unit: str) -> str:
+    return UNIT_LABELS.get(unit, unit)
+
+
+def with_unit(x, r: Result) -> str:
+    pct = r.format == "percent"
+    text = number(x, percent=pct)
+    label = "" if pct else unit_label(r.unit)
+    return f"{text} {label}".strip()
+
+
+def value_text(r: Result) -> str:
+    if r.is_date:
+        return number(r.value)
+    return with_unit(r.value, r)
+
+
+def bounds_text(r: Result) -> str:
+    """The bounds in words: '85 to 95 km²', 'at least 1,000 km²', 'exact'."""
+    lo, hi = r.low, r.high
+    if r.is_date:
+        if lo == hi:
+            return "exact date"
+        return f"{number(lo)} to {number(hi)}"
+    lo_ok = _finite(lo) and not (isinstance(lo, float) and lo == -math.inf)
+    hi_ok = _finite(hi)
+    if lo_ok and hi_ok and lo == hi:
+        return "exact"
+    if lo_ok and hi_ok:
+        return f"{with_unit(lo, r)} to {with_unit(hi, r)}"
+    if lo_ok:
+        return f"at least {with_unit(lo, r)} (no upper bound)"
+    if hi_ok:
+        return f"at most {with_unit(hi, r)}"
+    return "unbounded"
+
+
+def table_rows(figures: Figures, ids=None) -> list[dict]:
+    """One row a figure, ready for a DataFrame or a text table."""
+    rows = []
+    for r in figures.values():
+        if ids is not None and r.id not in ids:
+            continue
+        rows.append({
+            "id": r.id,
+            "figure": r.description,
+            "value": value_text(r),
+            "bounds": bounds_text(r),
+            "wording": r.qualifier or ("" if r.kind == "stated" else "derived"),
+            "source": (r.attributed_to or "") if r.kind == "stated" else r.formula,
+        })
+    return rows
+
+
+def text_table(rows: list[dict], columns: list[str]) -> str:
+    """A plain fixed-width table for terminals (no colour, safe to pipe)."""
+    widths = {c: max(len(c), *(len(str(row.get(c, ""))) for row in rows)) if rows else len(c)
+              for c in columns}
+    lines = ["  ".join(c.upper().ljust(widths[c]) for c in columns),
+             "  ".join("-" * widths[c] for c in columns)]
+    for row in rows:
+        lines.append("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+    return "\n".join(lines)

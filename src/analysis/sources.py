@@ -1,0 +1,601 @@
+"""Load and validate a source file: one article's metadata and its figures.
+
+YAML is read with a SafeLoader that remembers line numbers and keeps decimals
+as written (2.50 stays 2.50, so its significant digits survive). Every problem
+raises SourceError naming the file, the line, the figure and the field, and a fix.
+The format is documented in docs/data-format.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+
+import yaml
+
+from analysis.errors import SourceError
+from analysis.estimate import QUALIFIERS, normalise_qualifier
+from analysis.units import UnknownUnit, is_headcount, parse_unit
+
+ID_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+# --- YAML with line numbers -------------------------------------------------------
+
+
+class _Map(dict):
+    """A mapping that remembers the line of itself and of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader, node):
+    loader.flatten_mapping(node)
+    out = _Map()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in out:
+            raise _DuplicateKey(key, key_node.start_mark.line + 1)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+def _construct_float(loader, node):
+    # keep the digits as printed: 2.50 has three significant digits
+    text = loader.construct_scalar(node).replace("_", "")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return float(loader.construct_yaml_float(node))
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key, line):
+        self.key, self.line = key, line
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+
+
+# --- the model --------------------------------------------------------------------
+
+
+@dataclass
+class Printed:
+    """A conversion the article prints beside a figure ("around 35 square miles")."""
+
+    value: Fraction
+    unit: str
+    qualifier: str | None = None
+    written: Decimal | None = None
+
+
+@dataclass
+class Reading:
+    """One way of reading an ambiguous figure; a report parameter picks one."""
+
+    name: str
+    value: Fraction | dt.date | None = None
+    low: Fraction | dt.date | None = None
+    high: Fraction | dt.date | None = None
+    qualifier: str | None = None
+    note: str | None = None
+    written: Decimal | None = None
+
+
+@dataclass
+class Figure:
+    """A figure the article states."""
+
+    id: str
+    kind: str  # "count" | "quantity" | "date"
+    description: str
+    attributed_to: str
+    unit: str
+    value: Fraction | dt.date | None = None
+    low: Fraction | dt.date | None = None
+    high: Fraction | dt.date | None = None
+    qualifier: str | None = None
+    written: Decimal | None = None
+    date: str | dt.date | None = None
+    printed: list[Printed] = field(default_factory=list)
+    at_most: str | None = None
+    readings: dict[str, Reading] = field(default_factory=dict)
+    default_reading: str | None = None
+    note: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class Derived:
+    """A figure computed from others by a formula declared in the source file."""
+
+    id: str
+    formula: str
+    description: str
+    unit: str | None = None
+    domain: tuple | None = None  # (low, high) in the unit's base magnitude, None for open
+    format: str | None = None  # "percent" shows a dimensionless share as a percentage
+    line: int | None = None
+
+
+@dataclass
+class Check:
+    """A sanity relation the figures should satisfy ("held_area <= captured_area")."""
+
+    id: str
+    expr: str
+    description: str
+    line: int | None = None
+
+
+@dataclass
+class Ignored:
+    """A quantity in the article deliberately left out of the figures."""
+
+    value: Fraction
+    unit: str
+    reason: str
+
+
+@dataclass
+class SourceMeta:
+    id: str
+    title: str
+    publisher: str | None = None
+    url: str | None = None
+    published: dt.date | None = None
+    covers: tuple[dt.date | None, dt.date | None] | None = None
+    notes: list[str] = field(default_factory=list)
+    language: str | None = None
+
+
+@dataclass
+class Source:
+    path: str
+    meta: SourceMeta
+    figures: list[Figure]
+    derived: list[Derived]
+    checks: list[Check]
+    ignore: list[Ignored] = field(default_factory=list)
+
+    def figure(self, fid: str) -> Figure | Derived:
+        for f in (*self.figures, *self.derived):
+            if f.id == fid:
+                return f
+        raise KeyError(fid)
+
+    @property
+    def ids(self) -> list[str]:
+        return [f.id for f in self.figures] + [d.id for d in self.derived]
+
+
+# --- validation -------------------------------------------------------------------
+
+TOP_FIELDS = {"source", "figures", "derived", "checks", "ignore"}
+SOURCE_FIELDS = {"id", "title", "publisher", "url", "published", "covers", "notes", "language"}
+FIGURE_FIELDS = {"id", "kind", "description", "attributed_to", "value", "unit", "qualifier",
+                 "date", "printed", "at_most", "readings", "default_reading", "note", "low",
+                 "high", "review", "evidence"}
+DERIVED_FIELDS = {"id", "formula", "description", "unit", "domain", "format", "note"}
+CHECK_FIELDS = {"id", "assert", "description"}
+PRINTED_FIELDS = {"value", "unit", "qualifier"}
+READING_FIELDS = {"value", "low", "high", "qualifier", "note"}
+IGNORE_FIELDS = {"value", "unit", "reason"}
+DOMAINS = {"share": (Fraction(0), Fraction(1)), "nonnegative": (Fraction(0), None)}
+
+
+class _Ctx:
+    """Where we are, for error messages."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def error(self, problem, *, node=None, key=None, figure=None, field=None, fix=None):
+        line = None
+        if isinstance(node, _Map):
+            line = node.key_lines.get(key, node.line) if key is not None else node.line
+        return SourceError(self.path, problem, line=line, figure=figure, field=field, fix=fix)
+
+
+def _suggest(word, choices) -> str:
+    close = difflib.get_close_matches(str(word), sorted(choices), n=1)
+    return f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(sorted(choices))}"
+
+
+def _check_fields(ctx, node, allowed, *, what, figure=None):
+    if not isinstance(node, dict):
+        raise ctx.error(f"{what} must be a mapping of field: value, not {type(node).__name__}",
+                        node=node, figure=figure, fix="indent its fields under it as 'name: value'")
+    for key in node:
+        if key not in allowed:
+            raise ctx.error(f"unknown field '{key}' in {what}", node=node, key=key,
+                            figure=figure, field=str(key), fix=_suggest(key, allowed))
+
+
+def _text(ctx, node, key, *, figure=None, required=True, what="field"):
+    val = node.get(key)
+    if val is None:
+        if required:
+            raise ctx.error(f"missing required {what} '{key}'", node=node, figure=figure,
+                            field=key, fix=f"add '{key}: ...' to it")
+        return None
+    if not isinstance(val, str | int | Decimal):
+        raise ctx.error(f"'{key}' must be text", node=node, key=key, figure=figure, field=key,
+                        fix="quote it")
+    return str(val).strip()
+
+
+def _number(ctx, node, key, *, figure, nonnegative=True):
+    """A figure's number: exact Fraction plus the Decimal as written."""
+    raw = node.get(key)
+    fix = "write a plain number such as 1000, 1,000 (quoted) or 2.5"
+    if isinstance(raw, bool) or raw is None:
+        raise ctx.error(f"'{key}' must be a number, not {raw!r}", node=node, key=key,
+                        figure=figure, field=key, fix=fix)
+    if isinstance(raw, int | Decimal):
+        written = Decimal(raw)
+    elif isinstance(raw, str):
+        try:
+            written = Decimal(raw.replace(",", "").replace("_", "").strip())
+        except InvalidOperation:
+            raise ctx.error(f"'{key}' must be a number, not {raw!r}", node=node, key=key,
+                            figure=figure, field=key, fix=fix) from None
+    else:
+        raise ctx.error(f"'{key}' must be a number, not {raw!r}", node=node, key=key,
+                        figure=figure, field=key, fix=fix)
+    if not written.is_finite():
+        raise ctx.error(f"'{key}' must be a finite number, not {raw!r}", node=node, key=key,
+                        figure=figure, field=key, fix=fix)
+    if nonnegative and written < 0:
+        raise ctx.error(f"'{key}' is negative ({raw}); counts and measures here cannot be",
+                        node=node, key=key, figure=figure, field=key,
+                        fix="give the size as a positive number; a fall goes in a derived figure")
+    return Fraction(written), written
+
+
+def _date(ctx, node, key, *, figure):
+    raw = node.get(key)
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return dt.date.fromisoformat(raw.strip())
+        except ValueError:
+            pass
+    raise ctx.error(f"'{key}' is not a date: {raw!r}", node=node, key=key, figure=figure,
+                    field=key, fix="write dates as YYYY-MM-DD, for example 2024-08-06")
+
+
+def _unit(ctx, node, key, *, figure):
+    raw = node.get(key)
+    if raw is None:
+        raise ctx.error(f"missing required field '{key}'", node=node, figure=figure, field=key,
+                        fix="add a unit such as km², sq mi, troops, day or dimensionless")
+    try:
+        return parse_unit(str(raw))
+    except UnknownUnit as exc:
+        raise ctx.error(str(exc), node=node, key=key, figure=figure, field=key,
+                        fix="spell it as one of those, or add the spelling to "
+                            "analysis/units.py ALIASES") from None
+
+
+def _qualifier(ctx, node, key, *, figure):
+    raw = node.get(key)
+    if raw is None:
+        return None
+    q = normalise_qualifier(str(raw))
+    if q not in QUALIFIERS:
+        raise ctx.error(f"unknown qualifier {raw!r}", node=node, key=key, figure=figure,
+                        field=key, fix=_suggest(q, QUALIFIERS) + " (see the qualifier policy in "
+                        "docs/data-format.md)")
+    return q
+
+
+def _id(ctx, node, seen, *, what):
+    fid = node.get("id")
+    if fid is None:
+        raise ctx.error(f"{what} without an 'id'", node=node, field="id",
+                        fix="give it an id of lower-case letters, digits and _")
+    if not isinstance(fid, str) or not ID_RE.match(fid):
+        raise ctx.error(f"id {fid!r} is not a valid name", node=node, key="id", field="id",
+                        fix="use lower-case letters, digits and _, starting with a letter")
+    if fid in seen:
+        raise ctx.error(f"duplicate id '{fid}' (first defined on line {seen[fid]})", node=node,
+                        key="id", figure=fid, field="id", fix="give each figure its own id")
+    seen[fid] = node.key_lines.get("id", node.line) if isinstance(node, _Map) else None
+    return fid
+
+
+def _list(ctx, doc, key, *, required=False):
+    val = doc.get(key)
+    if val is None:
+        if required:
+            raise ctx.error(f"missing '{key}:' section", node=doc, field=key,
+                            fix=f"add a '{key}:' list (see docs/data-format.md)")
+        return []
+    if not isinstance(val, list):
+        raise ctx.error(f"'{key}' must be a list of entries starting with '- '", node=doc,
+                        key=key, field=key, fix="write each entry as '- id: ...'")
+    return val
+
+
+def _parse_meta(ctx, doc) -> SourceMeta:
+    node = doc.get("source")
+    if node is None:
+        raise ctx.error("missing 'source:' section with the article's title", node=doc,
+                        field="source", fix="add 'source:' with at least 'id' and 'title'")
+    _check_fields(ctx, node, SOURCE_FIELDS, what="the source section")
+    covers = None
+    if node.get("covers") is not None:
+        c = node["covers"]
+        _check_fields(ctx, c, {"from", "to"}, what="source.covers")
+        covers = (_date(ctx, c, "from", figure=None) if c.get("from") else None,
+                  _date(ctx, c, "to", figure=None) if c.get("to") else None)
+    notes = node.get("notes") or []
+    if isinstance(notes, str):
+        notes = [notes]
+    sid = _text(ctx, node, "id", what="source field")
+    if not ID_RE.match(sid.replace("-", "_")):
+        raise ctx.error(f"source id {sid!r} is not a valid name", node=node, key="id",
+                        field="id", fix="use lower-case letters, digits, - and _")
+    return SourceMeta(
+        id=sid,
+        title=_text(ctx, node, "title", what="source field"),
+        publisher=_text(ctx, node, "publisher", required=False),
+        url=_text(ctx, node, "url", required=False),
+        published=_date(ctx, node, "published", figure=None) if node.get("published") else None,
+        covers=covers,
+        notes=[str(n) for n in notes],
+        language=_text(ctx, node, "language", required=False),
+    )
+
+
+def _parse_reading(ctx, name, node, *, figure, is_date):
+    _check_fields(ctx, node, READING_FIELDS, what=f"reading '{name}'", figure=figure)
+    r = Reading(name=str(name), note=_text(ctx, node, "note", figure=figure, required=False))
+    for key in ("value", "low", "high"):
+        if node.get(key) is None:
+            continue
+        if is_date:
+            setattr(r, key, _date(ctx, node, key, figure=figure))
+        else:
+            num, written = _number(ctx, node, key, figure=figure)
+            setattr(r, key, num)
+            if key == "value":
+                r.written = written
+    r.qualifier = _qualifier(ctx, node, "qualifier", figure=figure)
+    if r.value is None and (r.low is None or r.high is None):
+        raise ctx.error(f"reading '{name}' needs a 'value', or both 'low' and 'high'", node=node,
+                        figure=figure, field=f"readings.{name}", fix="add them")
+    return r
+
+
+def _parse_figure(ctx, node, seen) -> Figure:
+    if not isinstance(node, dict):
+        raise ctx.error("each figure must be a mapping starting with '- id: ...'",
+                        field="figures", fix="see docs/data-format.md for an example")
+    fid = _id(ctx, node, seen, what="a figure")
+    _check_fields(ctx, node, FIGURE_FIELDS, what=f"figure '{fid}'", figure=fid)
+    kind = node.get("kind")
+    if kind not in (None, "date", "quantity", "count"):
+        raise ctx.error(f"unknown kind {kind!r}", node=node, key="kind", figure=fid,
+                        field="kind", fix="use 'date' for a date, or leave kind out")
+    fig = Figure(
+        id=fid, kind="date" if kind == "date" else "quantity",
+        description=_text(ctx, node, "description", figure=fid),
+        attributed_to=_text(ctx, node, "attributed_to", figure=fid),
+        unit="date", note=_text(ctx, node, "note", figure=fid, required=False),
+        line=node.line if isinstance(node, _Map) else None,
+    )
+    is_date = fig.kind == "date"
+    if is_date:
+        for key in ("value", "low", "high"):
+            if node.get(key) is not None:
+                setattr(fig, key, _date(ctx, node, key, figure=fid))
+    else:
+        fig.unit = _unit(ctx, node, "unit", figure=fid)
+        if is_headcount(fig.unit):
+            fig.kind = "count"
+        if node.get("value") is not None:
+            fig.value, fig.written = _number(ctx, node, "value", figure=fid)
+        fig.qualifier = _qualifier(ctx, node, "qualifier", figure=fid)
+    if fig.kind == "count" and fig.value is not None and fig.value.denominator != 1:
+        raise ctx.error(f"a count must be a whole number, not {fig.written}", node=node,
+                        key="value", figure=fid, field="value", fix="round it as the article does")
+    readings = node.get("readings") or {}
+    if readings:
+        if not isinstance(readings, dict):
+            raise ctx.error("'readings' must map a reading's name to its value", node=node,
+                            key="readings", figure=fid, field="readings",
+                            fix="see the as_of example in docs/data-format.md")
+        for name, rnode in readings.items():
+            fig.readings[str(name)] = _parse_reading(ctx, name, rnode, figure=fid,
+                                                      is_date=is_date)
+        fig.default_reading = _text(ctx, node, "default_reading", figure=fid, required=False)
+        if fig.default_reading is None:
+            fig.default_reading = next(iter(fig.readings))
+        if fig.default_reading not in fig.readings:
+            raise ctx.error(f"default_reading '{fig.default_reading}' is not one of its readings",
+                            node=node, key="default_reading", figure=fid,
+                            field="default_reading", fix=_suggest(fig.default_reading,
+                                                                  fig.readings))
+    elif fig.value is None and not (is_date and fig.low is not None and fig.high is not None):
+        raise ctx.error("missing required field 'value'", node=node, figure=fid, field="value",
+                        fix="add 'value: ...'" + (" or both 'low' and 'high'" if is_date else ""))
+    if is_date and (fig.low is None) != (fig.high is None):
+        raise ctx.error("a date range needs both 'low' and 'high'", node=node, figure=fid,
+                        field="low" if fig.low is None else "high", fix="add the missing end")
+    if fig.low is not None and fig.high is not None and fig.low > fig.high:
+        raise ctx.error(f"low ({fig.low}) is after high ({fig.high})", node=node, key="low",
+                        figure=fid, field="low", fix="swap them")
+    for pnode in node.get("printed") or []:
+        _check_fields(ctx, pnode, PRINTED_FIELDS, what="a printed conversion", figure=fid)
+        value, written = _number(ctx, pnode, "value", figure=fid)
+        fig.printed.append(Printed(value=value, written=written,
+                                   unit=_unit(ctx, pnode, "unit", figure=fid),
+                                   qualifier=_qualifier(ctx, pnode, "qualifier", figure=fid)))
+    date = node.get("date")
+    if isinstance(date, dt.date):
+        fig.date = date
+    elif date is not None:
+        fig.date = str(date)
+    if node.get("at_most") is not None:
+        fig.at_most = str(node["at_most"])
+    return fig
+
+
+def _parse_domain(ctx, node, fid):
+    raw = node.get("domain")
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        if raw not in DOMAINS:
+            raise ctx.error(f"unknown domain {raw!r}", node=node, key="domain", figure=fid,
+                            field="domain", fix=_suggest(raw, DOMAINS) + ", or [low, high]")
+        return DOMAINS[raw]
+    if isinstance(raw, list) and len(raw) == 2:
+        ends = []
+        for end in raw:
+            if end is None:
+                ends.append(None)
+            elif isinstance(end, int | Decimal) and not isinstance(end, bool):
+                ends.append(Fraction(Decimal(end)))
+            else:
+                break
+        else:
+            return tuple(ends)
+    raise ctx.error(f"domain must be 'share', 'nonnegative' or [low, high], not {raw!r}",
+                    node=node, key="domain", figure=fid, field="domain",
+                    fix="for example domain: [0, null]")
+
+
+def _parse_derived(ctx, node, seen) -> Derived:
+    if not isinstance(node, dict):
+        raise ctx.error("each derived figure must be a mapping starting with '- id: ...'",
+                        field="derived", fix="see docs/data-format.md")
+    fid = _id(ctx, node, seen, what="a derived figure")
+    _check_fields(ctx, node, DERIVED_FIELDS, what=f"derived figure '{fid}'", figure=fid)
+    fmt = node.get("format")
+    if fmt not in (None, "percent"):
+        raise ctx.error(f"unknown format {fmt!r}", node=node, key="format", figure=fid,
+                        field="format", fix="use 'percent' or leave it out")
+    return Derived(
+        id=fid,
+        formula=_text(ctx, node, "formula", figure=fid),
+        description=_text(ctx, node, "description", figure=fid),
+        unit=_unit(ctx, node, "unit", figure=fid) if node.get("unit") is not None else None,
+        domain=_parse_domain(ctx, node, fid),
+        format=fmt,
+        line=node.line if isinstance(node, _Map) else None,
+    )
+
+
+def _parse_check(ctx, node, seen) -> Check:
+    if not isinstance(node, dict):
+        raise ctx.error("each check must be a mapping starting with '- id: ...'",
+                        field="checks", fix="see docs/data-format.md")
+    cid = _id(ctx, node, seen, what="a check")
+    _check_fields(ctx, node, CHECK_FIELDS, what=f"check '{cid}'", figure=cid)
+    return Check(id=cid, expr=_text(ctx, node, "assert", figure=cid),
+                 description=_text(ctx, node, "description", figure=cid),
+                 line=node.line if isinstance(node, _Map) else None)
+
+
+def _parse_ignored(ctx, node) -> Ignored:
+    _check_fields(ctx, node, IGNORE_FIELDS, what="an ignore entry")
+    value, _ = _number(ctx, node, "value", figure=None)
+    return Ignored(value=value, unit=_unit(ctx, node, "unit", figure=None),
+                   reason=_text(ctx, node, "reason"))
+
+
+def read_text(path: str | Path) -> str:
+    """A file's text as UTF-8, or a SourceError that says what is wrong with it."""
+    p = Path(path)
+    if not p.exists():
+        raise SourceError(str(path), "no such file", fix="check the path; source files live "
+                          "in data/sources/")
+    if p.is_dir():
+        raise SourceError(str(path), "is a folder, not a file", fix="name a .yaml file in it")
+    data = p.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SourceError(str(path), f"is not UTF-8 text (byte {exc.start})", line=line,
+                          fix="save it as UTF-8, e.g. iconv -f latin1 -t utf-8") from None
+
+
+def parse_source(text: str, path: str = "<text>") -> Source:
+    """Validate a source file's text; see load_source."""
+    ctx = _Ctx(path)
+    try:
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except _DuplicateKey as exc:
+        raise SourceError(path, f"the key '{exc.key}' appears twice in one mapping",
+                          line=exc.line, fix="remove one of them") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SourceError(path, f"is not valid YAML: {problem}",
+                          line=mark.line + 1 if mark else None,
+                          fix="check the indentation and quoting near that line") from None
+    if not isinstance(doc, dict):
+        raise SourceError(path, "must be a YAML mapping with 'source:' and 'figures:' sections",
+                          fix="see docs/data-format.md for a full example")
+    for key in doc:
+        if key not in TOP_FIELDS:
+            raise ctx.error(f"unknown section '{key}'", node=doc, key=key, field=str(key),
+                            fix=_suggest(key, TOP_FIELDS))
+    meta = _parse_meta(ctx, doc)
+    seen: dict[str, int | None] = {}
+    figures = [_parse_figure(ctx, n, seen) for n in _list(ctx, doc, "figures", required=True)]
+    derived = [_parse_derived(ctx, n, seen) for n in _list(ctx, doc, "derived")]
+    checks = [_parse_check(ctx, n, seen) for n in _list(ctx, doc, "checks")]
+    ignore = [_parse_ignored(ctx, n) for n in _list(ctx, doc, "ignore")]
+    source = Source(path=path, meta=meta, figures=figures, derived=derived, checks=checks,
+                    ignore=ignore)
+    _check_references(ctx, source)
+    return source
+
+
+def _check_references(ctx, source: Source) -> None:
+    stated = {f.id: f for f in source.figures}
+    for f in source.figures:
+        line_err = dict(figure=f.id)
+        if isinstance(f.date, str):
+            ref = stated.get(f.date)
+            if ref is None or ref.kind != "date":
+                raise SourceError(ctx.path, f"'date: {f.date}' names no date figure", line=f.line,
+                                  field="date", fix="name a figure of kind: date, or write "
+                                  "YYYY-MM-DD", **line_err)
+        if f.at_most is not None:
+            ref = stated.get(f.at_most)
+            if ref is None or ref.kind == "date" or f.kind == "date":
+                raise SourceError(ctx.path, f"'at_most: {f.at_most}' names no stated figure "
+                                  "of the same kind", line=f.line, field="at_most",
+                                  fix="name a stated figure in the same unit family", **line_err)
+
+
+def load_source(path: str | Path) -> Source:
+    """Read and validate one source file; SourceError on any problem."""
+    text = read_text(path)
+    if not text.strip():
+        raise SourceError(str(path), "is empty", fix="see docs/data-format.md for a full example")
+    return parse_source(text, str(path))
