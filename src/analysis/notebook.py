@@ -1,0 +1,206 @@
+"""What the report notebooks call: load a source once, then tables, text and charts.
+
+Notebooks stay thin (narrative, parameters, calls into this module); everything
+a test must reach lives here. Untrusted text from a source file (descriptions,
+attributions, titles) is escaped before it becomes Markdown, so `<script>` or
+`*` in a label shows as typed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.audit import Finding, audit
+from analysis.derive import Figures, Result, evaluate
+from analysis.errors import AnalysisError
+from analysis.estimate import QUALIFIERS
+from analysis.present import bounds_text, table_rows, value_text
+from analysis.sources import Source, load_source
+from analysis.units import convert
+
+AREA_UNITS = {"km2": "km²", "mi2": "mi²"}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def md(text) -> str:
+    """Plain text made safe for Markdown: HTML escaped, Markdown markup neutralised."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+
+
+@dataclass
+class Report:
+    """One source file, evaluated under a report's parameters."""
+
+    source: Source
+    figures: Figures
+    area_unit: str = "km²"
+    used: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, source: str | Path, *, policy: str = "default",
+             readings: dict[str, str] | None = None, area_unit: str = "km2") -> Report:
+        if area_unit not in AREA_UNITS:
+            raise AnalysisError(f"area_unit must be one of {', '.join(AREA_UNITS)}, "
+                                f"not {area_unit!r}")
+        src = load_source(source)
+        readings = {k: v for k, v in (readings or {}).items() if v}
+        return cls(src, evaluate(src, policy=policy, readings=readings),
+                   AREA_UNITS[area_unit])
+
+    # --- single figures ---------------------------------------------------------
+
+    def __getitem__(self, fid: str) -> Result:
+        if fid not in self.figures:
+            raise AnalysisError(f"{self.source.path}: the report needs a figure '{fid}', "
+                                "which the source file does not define")
+        if fid not in self.used:
+            self.used.append(fid)
+        return self.figures[fid]
+
+    def value(self, fid: str) -> str:
+        """The value as text, escaped for Markdown: '90 km²', '9.0%'."""
+        return md(value_text(self[fid]))
+
+    def bounds(self, fid: str) -> str:
+        return md(bounds_text(self[fid]))
+
+    def area(self, stated_id: str) -> Result:
+        """An area figure in the report's chosen unit (a converted copy where needed)."""
+        r = self[stated_id]
+        if r.unit == self.area_unit:
+            return r
+        conv = {k: (convert(getattr(r, k), r.unit, self.area_unit)
+                    if getattr(r, k) not in (None, float("inf"), float("-inf"))
+                    else getattr(r, k)) for k in ("value", "low", "high")}
+        return Result(**{**r.__dict__, **conv, "unit": self.area_unit})
+
+    # --- tables -----------------------------------------------------------------
+
+    def table(self, ids: list[str]) -> pd.DataFrame:
+        for fid in ids:
+            self[fid]
+        rows = table_rows(self.figures, ids)
+        rows.sort(key=lambda row: ids.index(row["id"]))
+        frame = pd.DataFrame(rows, columns=["figure", "value", "bounds", "wording", "source"])
+        frame.columns = ["Figure", "Value", "Bounds", "Wording / formula", "Source"]
+        for row, fid in zip(frame.itertuples(), ids, strict=True):
+            if self.figures[fid].kind == "derived":
+                frame.at[row.Index, "Wording / formula"] = self.figures[fid].formula
+                frame.at[row.Index, "Source"] = "computed"
+        return _plain(frame)
+
+    def all_table(self) -> pd.DataFrame:
+        return self.table(list(self.figures))
+
+    def audit_table(self) -> pd.DataFrame:
+        rows = [{"Check": f.description, "Verdict": f.verdict, "What was checked": f.stated,
+                 "Computed": f.computed, "Tolerance": f.tolerance} for f in self.findings]
+        return _plain(pd.DataFrame(rows, columns=["Check", "Verdict", "What was checked",
+                                                  "Computed", "Tolerance"]))
+
+    @property
+    def findings(self) -> list[Finding]:
+        if not hasattr(self, "_findings"):
+            self._findings = audit(self.figures)
+        return self._findings
+
+    @property
+    def inconsistent(self) -> list[Finding]:
+        return [f for f in self.findings if not f.ok]
+
+    def policy_table(self) -> pd.DataFrame:
+        family_text = {
+            "exact": "exactly X", "approx": "X ± half a unit of its last significant digit",
+            "lower": "at least X, no upper bound", "nearly": "X − half a unit up to X",
+            "upper": "0 up to X",
+        }
+        by_family: dict[str, list[str]] = {}
+        for word, fam in QUALIFIERS.items():
+            by_family.setdefault(fam, []).append(word)
+        rows = [{"Wording in the article": ", ".join(words), "Bounds": family_text[fam]}
+                for fam, words in by_family.items()]
+        if self.figures.policy == "exact":
+            rows = [{"Wording in the article": "any", "Bounds": "exactly X (policy 'exact')"}]
+        return _plain(pd.DataFrame(rows))
+
+    def source_lines(self) -> str:
+        m = self.source.meta
+        lines = [f"- **Title:** {md(m.title)}"]
+        lines.append(f"- **Publisher:** {md(m.publisher) if m.publisher else 'not named'}")
+        lines.append(f"- **Address:** {md(m.url) if m.url else 'not given'}")
+        if m.covers:
+            lines.append(f"- **Statements refer to:** {m.covers[0]} to {m.covers[1]}")
+        lines.append(f"- **Source file:** `{md(Path(self.source.path).name)}`")
+        return "\n".join(lines)
+
+    def notes(self) -> str:
+        return "\n".join(f"- {md(n)}" for n in self.source.meta.notes) or "- None recorded."
+
+    # --- output -----------------------------------------------------------------
+
+    def save_figures(self, path: str, parameters: dict) -> None:
+        """Write the figures this report used, in the JSON contract (the build's figures_out)."""
+        if not path:
+            return
+        ids = self.used or list(self.figures)
+        payload = {"parameters": parameters, "figures": self.figures.to_json(set(ids))}
+        Path(path).write_text(json.dumps(payload, indent=2, ensure_ascii=False),
+                              encoding="utf-8")
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return frame
+
+
+def show(frame: pd.DataFrame) -> None:
+    """Display a table without its index column; cell text is HTML-escaped by pandas."""
+    from IPython.display import HTML, display
+
+    display(HTML(frame.to_html(index=False, border=0, escape=True, classes="figures")))
+
+
+def readings_from(as_of_reading: str) -> dict[str, str]:
+    """The main report's as-of parameter as a readings choice."""
+    return {"as_of": as_of_reading} if as_of_reading else {}
+
+
+def locate(path: str | Path) -> Path:
+    """A project-relative path from wherever the notebook runs (notebooks/ in JupyterLab,
+    the project root in a build): the first match in the working folder or its parents."""
+    p = Path(path)
+    if p.is_absolute():
+        return p
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / p).exists():
+            return folder / p
+    return p  # load_source will say it does not exist
+
+
+def choose(name: str, value: str, allowed) -> str:
+    """A parameter that takes one of a few words; a clear error otherwise."""
+    if value not in allowed:
+        raise AnalysisError(f"parameter {name}={value!r}: choose one of "
+                            f"{', '.join(map(repr, allowed))}")
+    return value
+
+
+def unit_groups(rep: Report, max_rows: int = 8) -> list[tuple[str, list[Result]]]:
+    """Non-date figures grouped by unit (and percent format), for one chart a group."""
+    groups: dict[tuple[str, str | None], list[Result]] = {}
+    for r in rep.figures.values():
+        if not r.is_date:
+            groups.setdefault((r.unit, r.format), []).append(r)
+    out = []
+    for (unit, fmt), results in groups.items():
+        label = "percent" if fmt == "percent" else (unit if unit != "dimensionless" else "ratio")
+        for i in range(0, len(results), max_rows):
+            out.append((label, results[i:i + max_rows]))
+    return out
