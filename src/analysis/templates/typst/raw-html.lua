@@ -1,0 +1,79 @@
+-- Pandoc Lua filter for the Typst PDF of a report (analysis.render).
+-- 1. Cell outputs arrive as ```{=html} blocks: parse them with pandoc's HTML reader so
+--    DataFrames become real tables and figures real figures.
+-- 2. Drop every other raw block/inline (e.g. a ```{=typst} block in a markdown cell), so
+--    notebook text can never become Typst code.
+-- 3. Right-align table columns whose body cells are all numbers (pandas' HTML carries
+--    no alignment), as a table of figures should read; left-align the others.
+-- 4. Keep only images that render.py wrote (fig-N.ext); any other image becomes its alt text,
+--    because Typst would fail on a missing or remote file.
+
+local function is_html(format)
+  return format == "html" or format == "html5"
+end
+
+local drop_raw = {
+  RawBlock = function(_) return {} end,
+  RawInline = function(_) return {} end,
+}
+
+local parse_html = {
+  RawBlock = function(el)
+    if is_html(el.format) then
+      local blocks = pandoc.read(el.text, "html").blocks
+      return pandoc.Div(blocks):walk(drop_raw).content
+    end
+    return {}
+  end,
+  RawInline = function(_) return {} end,
+}
+
+local keep_own_images = {
+  Image = function(el)
+    if el.src:match("^fig%-%d+%.%a+$") then
+      return el
+    end
+    return pandoc.Emph(el.caption)
+  end,
+}
+
+-- true: a number; nil: empty or a missing-value marker; false: text.
+local missing = {[""] = true, ["nan"] = true, ["NaN"] = true, ["<NA>"] = true,
+                 ["None"] = true, ["NaT"] = true, ["-"] = true, ["inf"] = true, ["-inf"] = true}
+local function number_kind(text)
+  text = text:gsub("^%s+", ""):gsub("%s+$", "")
+  if missing[text] then return nil end
+  local bare = text:gsub(",", ""):gsub("%%$", ""):gsub("^\u{2212}", "-")
+  return tonumber(bare) ~= nil
+end
+
+local function align_numeric_columns(tbl)
+  local ncols = #tbl.colspecs
+  local numeric, seen = {}, {}
+  for i = 1, ncols do numeric[i] = true; seen[i] = false end
+  for _, body in ipairs(tbl.bodies) do
+    for _, row in ipairs(body.body) do
+      if #row.cells ~= ncols then return nil end
+      for i, cell in ipairs(row.cells) do
+        if cell.col_span ~= 1 or cell.row_span ~= 1 then return nil end
+        local kind = number_kind(pandoc.utils.stringify(cell.contents))
+        if kind == false then numeric[i] = false elseif kind then seen[i] = true end
+      end
+    end
+  end
+  local specs = tbl.colspecs
+  for i = 1, ncols do
+    if numeric[i] and seen[i] then
+      specs[i] = {"AlignRight", specs[i][2]}
+    elseif specs[i][1] == "AlignDefault" then
+      -- pandoc wraps tables in align(center); "auto" would centre every cell.
+      specs[i] = {"AlignLeft", specs[i][2]}
+    end
+  end
+  tbl.colspecs = specs
+  return tbl
+end
+
+keep_own_images.Table = align_numeric_columns
+
+return {parse_html, keep_own_images}
