@@ -336,6 +336,8 @@ def _resolve_leaf(fig: Figure, policy: str, reading_name: str | None) -> _Leaf:
             lo = hi = pt
         return _Leaf(fig, pt, lo, hi, reading_name, note, qualifier, True)
     factor = to_base_factor(fig.unit)
+    if value is None:  # a reading given as a range only: its middle is the point
+        value = (low + high) / 2
     if low is not None or high is not None:
         lo = low if low is not None else value
         hi = high if high is not None else value
@@ -544,7 +546,10 @@ def _derived_result(source, d: Derived, trees, deps, leaves, dim) -> Result:
                           fix="check the inputs' values") from None
     warnings: list[str] = []
     try:
-        low, high = _corner_bounds(d, trees, derived, leaves, leaf_ids)
+        low, high, widened = _corner_bounds(d, trees, derived, leaves, leaf_ids)
+        if widened:
+            warnings.append("the formula is not monotone in its inputs; bounds widened from "
+                            "a grid of interior points and may still be too narrow")
     except ArithmeticError as exc:
         low, high = -INF, INF
         warnings.append(f"bounds could not be computed ({exc}); shown as unbounded")
@@ -574,6 +579,7 @@ def _corner_bounds(d, trees, derived, leaves, leaf_ids):
     values = [_at_corner(d, trees, derived, leaves, leaf_ids, combo)
               for combo in itertools.product(*choices)]
     low, high = min(values), max(values)
+    widened = False
     # Monotonicity check on a grid of interior points (finite bounds only).
     grid = []
     for lo, hi in choices:
@@ -590,7 +596,8 @@ def _corner_bounds(d, trees, derived, leaves, leaf_ids):
                 continue
             if v < low or v > high:
                 low, high = min(low, v), max(high, v)
-    return low, high
+                widened = True
+    return low, high, widened
 
 
 _BIG = Fraction(10) ** 30  # stands in for an unbounded input where inf/inf is undefined
@@ -668,7 +675,12 @@ def run_check(source: Source, figures: Figures, check_id: str, expr: str, descri
         raise _in_file(source, ctx, exc) from None
     leaf_ids = leaves_of("__check__", deps, derived)
     point = {lid: leaves[lid].value for lid in leaf_ids}
-    holds = _make_env(trees, derived, leaves, point, expr, False)("__check__")
+    try:
+        holds = _make_env(trees, derived, leaves, point, expr, False)("__check__")
+    except ArithmeticError as exc:
+        raise SourceError(source.path, f"cannot be evaluated at the stated values: {exc}",
+                          line=line, figure=check_id, field="assert",
+                          fix="check the inputs' values") from None
     certain = holds
     if holds:
         for combo in itertools.product(*[(leaves[i].low, leaves[i].high) for i in leaf_ids]):

@@ -40,7 +40,8 @@ class SourceError(AnalysisError, ValueError):
             parts.append(f"field '{self.field}':")
         parts.append(self.problem.rstrip(".") + ".")
         if self.fix:
-            parts.append(self.fix.rstrip(".") + ".")
+            fix = self.fix.rstrip(".")
+            parts.append(fix if fix.endswith(("?", "!")) else fix + ".")
         return " ".join(parts)
 
 
@@ -59,3 +60,18 @@ class UsageError(AnalysisError):
     """Wrong command-line use or configuration (exit code 2)."""
 
     exit_code = 2
+
+
+@dataclass
+class IntakeError(AnalysisError, ValueError):
+    """An article cannot be read or drafted from: names the file, what is wrong, what to do."""
+
+    path: str
+    problem: str
+    fix: str | None = None
+
+    def __str__(self) -> str:
+        message = f"{self.path}: {self.problem.rstrip('.')}."
+        if self.fix:
+            message += f" {self.fix[0].upper()}{self.fix[1:].rstrip('.')}."
+        return message

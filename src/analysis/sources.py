@@ -62,6 +62,14 @@ def _construct_float(loader, node):
         return float(loader.construct_yaml_float(node))
 
 
+def _construct_timestamp(loader, node):
+    # an impossible date such as 2025-06-31 stays text, so _date names figure and field
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
 class _DuplicateKey(Exception):
     def __init__(self, key, line):
         self.key, self.line = key, line
@@ -69,6 +77,7 @@ class _DuplicateKey(Exception):
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 # --- the model --------------------------------------------------------------------
@@ -416,6 +425,9 @@ def _parse_figure(ctx, node, seen) -> Figure:
         if node.get("value") is not None:
             fig.value, fig.written = _number(ctx, node, "value", figure=fid)
         fig.qualifier = _qualifier(ctx, node, "qualifier", figure=fid)
+        for key in ("low", "high"):
+            if node.get(key) is not None:
+                setattr(fig, key, _number(ctx, node, key, figure=fid)[0])
     if fig.kind == "count" and fig.value is not None and fig.value.denominator != 1:
         raise ctx.error(f"a count must be a whole number, not {fig.written}", node=node,
                         key="value", figure=fid, field="value", fix="round it as the article does")
@@ -553,6 +565,12 @@ def parse_source(text: str, path: str = "<text>") -> Source:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context_mark", None)
+        if context is not None and mark is not None and mark.index >= len(text.rstrip()):
+            # the file ended inside something (an unclosed quote or bracket): name where
+            # that something starts, not the end of the file
+            problem = f"{exc.context} that starts here, {problem}"
+            mark = context
         raise SourceError(path, f"is not valid YAML: {problem}",
                           line=mark.line + 1 if mark else None,
                           fix="check the indentation and quoting near that line") from None
