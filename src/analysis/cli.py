@@ -17,6 +17,7 @@ from analysis.audit import audit
 from analysis.derive import evaluate
 from analysis.errors import AnalysisError, UsageError
 from analysis.estimate import POLICIES
+from analysis.extract import format_missing, missing_figures, read_article
 from analysis.present import table_rows, text_table
 from analysis.sources import load_source
 
@@ -65,12 +66,16 @@ reading_option = click.option(
 @reading_option
 @click.option("--strict", is_flag=True, help="Exit 1 when the audit finds an inconsistency.")
 @click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON.")
+@click.option("--against", type=click.Path(dir_okay=False), default=None, metavar="ARTICLE",
+              help="Also list every quantity in ARTICLE that no figure, printed conversion "
+                   "or ignore entry accounts for (exit 1 if any).")
 @user_errors
-def check(sources, policy, readings, strict, as_json):
+def check(sources, policy, readings, strict, as_json, against):
     """Validate source files and run the article's self-audit.
 
     Exit 0 when every file is valid (audit findings are warnings), 1 when a file
-    has errors, or with --strict when the audit finds an inconsistency.
+    has errors, with --strict when the audit finds an inconsistency, or with
+    --against when the article holds a quantity that the file leaves out.
 
     Example:
 
@@ -86,6 +91,7 @@ def check(sources, policy, readings, strict, as_json):
                                readings={k: v for k, v in chosen.items()
                                          if any(f.id == k for f in source.figures)})
             findings = audit(figures)
+            missing = missing_figures(source, read_article(against)) if against else []
         except AnalysisError as exc:
             failed = True
             click.echo(f"Error: {exc}", err=True)
@@ -93,15 +99,22 @@ def check(sources, policy, readings, strict, as_json):
             continue
         bad = [f for f in findings if not f.ok]
         inconsistent |= bool(bad)
-        report.append({"source": path, "findings": [f.to_json() for f in findings]})
+        failed |= bool(missing)
+        report.append({"source": path, "findings": [f.to_json() for f in findings],
+                       **({"missing": [m.to_json() for m in missing]} if against else {})})
         if as_json:
             continue
-        mark = "!" if bad else "ok"
+        mark = "!" if bad or missing else "ok"
         click.echo(f"{mark} {path}: {len(source.figures)} figures, {len(source.derived)} derived, "
                    f"{len(findings)} audit findings, {len(bad)} inconsistent")
         for f in findings:
             click.echo(f"   {f.verdict.upper():<25} {f.id}: {f.stated}")
             click.echo(f"   {'':<25} computed {f.computed}; tolerance {f.tolerance}")
+        if against:
+            click.echo(f"   {len(missing)} quantities in {against} not accounted for"
+                       + (":" if missing else ""))
+            for line in format_missing(against, missing):
+                click.echo(f"   MISSING {line}")
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     if failed or (strict and inconsistent):
@@ -132,3 +145,105 @@ def figures(source, policy, readings, as_json):
 
 def main() -> None:
     cli()
+
+
+# --- build and status (analysis.build) ----------------------------------------------
+
+
+@cli.command("build")
+@click.argument("names", nargs=-1)
+@click.option("--format", "formats", default=None, metavar="LIST",
+              help="Formats to make, e.g. html,pdf,ipynb (default: each report's, all three).")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Set a notebook parameter for every report built (value read as YAML).")
+@click.option("--with-code", is_flag=True, help="Show the code cells (the analyst's version).")
+@click.option("--force", is_flag=True, help="Rebuild even the reports that are up to date.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Reports built at once (default: the number of cores).")
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="Run the reports on this Dask scheduler's workers.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=600, show_default=True,
+              help="Seconds a cell may run before its report fails (0: no limit).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=600, show_default=True,
+              help="Seconds to wait for another running build.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures (for cron mail).")
+@click.option("--reports-dir", type=click.Path(file_okay=False), default=None,
+              help="Where reports go (default: reports/ in the project).")
+@user_errors
+def build_command(names, formats, params, with_code, force, jobs, scheduler, timeout,
+                  lock_timeout, quiet, reports_dir):
+    """Build the reports in reports.yaml (or the NAMEs given) into reports/.
+
+    Exit code: 0 all built or up to date, 1 a report failed, 2 usage error.
+
+    Example:
+
+        analysis build
+
+        analysis build kursk-mi2 -p policy=exact --format html
+    """
+    from analysis.build import build, find_root, make_reporter
+    from analysis.reportlist import parse_formats, parse_overrides
+
+    summary = build(
+        find_root(), names,
+        formats=parse_formats(formats) if formats else None,
+        overrides=parse_overrides(params), with_code=with_code, force=force, jobs=jobs,
+        scheduler=scheduler, timeout=timeout or None, lock_timeout=lock_timeout,
+        reports_dir=reports_dir, reporter=make_reporter(quiet),
+    )
+    sys.exit(summary.exit_code)
+
+
+@cli.command("status")
+@click.option("--reports-dir", type=click.Path(file_okay=False), default=None,
+              help="Where reports go (default: reports/ in the project).")
+@user_errors
+def status_command(reports_dir):
+    """Show each report: up to date, stale (and why), failed (and where), never built.
+
+    Example:
+
+        analysis status
+    """
+    from analysis.build import find_root, status
+
+    for s in status(find_root(), reports_dir):
+        when = f"  built {s.built} in {s.duration:.1f} s" if s.built and s.duration else ""
+        click.echo(f"{s.name:<28} {s.state}{when}")
+        if s.detail:
+            click.echo(f"{'':<28} {s.detail}")
+
+
+@cli.command("extract")
+@click.argument("article", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the draft source file here (default: print it).")
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
+@user_errors
+def extract_command(article, output, force):
+    """Draft a source file from an article's figures, every one marked for review.
+
+    Reads plain text, Markdown or HTML; nothing it references is fetched.
+
+    Example:
+
+        analysis extract article.html -o data/sources/new-report.yaml
+    """
+    from analysis.extract import (
+        draft_source,
+        dump_draft,
+        extract_file,
+        refuse_existing,
+        write_atomic,
+    )
+
+    if output is not None:
+        refuse_existing(output, force=force)  # before any work: nothing is written
+    text, found = extract_file(article)
+    draft = draft_source(text, found, article)
+    if output is None:
+        click.echo(dump_draft(draft), nl=False)
+        return
+    write_atomic(output, dump_draft(draft), force=force)
+    click.echo(f"Wrote {output}: {len(draft['figures'])} figures to review.", err=True)

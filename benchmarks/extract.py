@@ -1,0 +1,129 @@
+"""Precision and recall of `analysis.extract` on the test set, and its time per article.
+
+Counts (value, unit, qualifier) items: every figure in tests/articles/*.expected.yaml and
+every conversion printed beside one; a date counts as (its day or range, "date", None).
+For comparison it measures quantulum3 on the same articles, alone and as a fill-in pass
+after ours (docs/intake.md reports the numbers and the choice).
+
+    .venv/bin/python benchmarks/extract.py [--no-quantulum3]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from collections import Counter
+from fractions import Fraction
+from pathlib import Path
+
+import yaml
+
+from analysis.extract import Found, extract, read_article
+
+ARTICLES = Path(__file__).resolve().parent.parent / "tests" / "articles"
+TARGET = 0.95  # precision and recall the intake issue asks for
+TIME_LIMIT = 1.0  # seconds per article
+
+# quantulum3's unit names -> our canonical units; anything else it finds is left out.
+QUANTULUM_UNITS = {"square kilometre": "km²", "square mile": "mi²", "hectare": "ha",
+                   "kilometre": "km", "mile": "mi", "metre": "m", "dollar": "USD",
+                   "united states dollar": "USD", "euro": "EUR", "pound sterling": "GBP",
+                   "percentage": "percent", "year": "year", "month": "month", "week": "week",
+                   "day": "day", "dimensionless": "dimensionless"}
+
+
+def _key(record: dict) -> tuple:
+    if record.get("kind") == "date":
+        if record.get("value"):
+            when = record["value"]
+        elif record.get("low"):
+            when = (record["low"], record["high"])
+        else:
+            when = record.get("weekday")
+        return (str(when), "date", None)
+    return (Fraction(str(record["value"])), record["unit"], record.get("qualifier"))
+
+
+def items(records: list[dict]) -> Counter:
+    """The (value, unit, qualifier) items of a list of figure records, printed ones too."""
+    out: Counter = Counter()
+    for r in records:
+        out[_key(r)] += 1
+        for p in r.get("printed", []):
+            out[("printed", *_key(p))] += 1
+    return out
+
+
+def expected(article: Path) -> Counter:
+    path = article.with_name(article.stem + ".expected.yaml")
+    return items(yaml.safe_load(path.read_text("utf-8"))["figures"])
+
+
+def _quantulum3_records(text: str, skip: list[tuple[int, int]] = ()) -> list[dict]:
+    from quantulum3 import parser
+
+    out = []
+    for q in parser.parse(text):
+        unit = QUANTULUM_UNITS.get(q.unit.name)
+        if unit is None or any(s < q.span[1] and q.span[0] < e for s, e in skip):
+            continue
+        if skip and unit == "dimensionless":
+            continue  # as a fill-in, a bare number is noise
+        out.append({"value": Fraction(str(q.value)), "unit": unit})
+    return out
+
+
+def score(name: str, run) -> tuple[float, float, float]:
+    tp = fp = fn = 0
+    slowest = total = 0.0
+    articles = sorted(p for p in ARTICLES.iterdir() if p.suffix in (".txt", ".md", ".html"))
+    for article in articles:
+        text = read_article(article)
+        start = time.perf_counter()
+        got = items(run(text))
+        took = time.perf_counter() - start
+        total += took
+        slowest = max(slowest, took)
+        want = expected(article)
+        tp += sum((got & want).values())
+        fp += sum((got - want).values())
+        fn += sum((want - got).values())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    print(f"{name:<28} precision {precision:.3f}  recall {recall:.3f}  "
+          f"({tp} right, {fp} wrong, {fn} missed over {len(articles)} articles)  "
+          f"time per article {total / len(articles) * 1000:.1f} ms, slowest "
+          f"{slowest * 1000:.1f} ms")
+    return precision, recall, slowest
+
+
+def ours(text: str) -> list[dict]:
+    return [f.record() for f in extract(text)]
+
+
+def ours_then_quantulum3(text: str) -> list[dict]:
+    found: list[Found] = extract(text)
+    return [f.record() for f in found] + _quantulum3_records(text, [f.span for f in found])
+
+
+def main(argv: list[str]) -> int:
+    precision, recall, slowest = score("analysis.extract", ours)
+    if "--no-quantulum3" not in argv:
+        warnings.filterwarnings("ignore", module="quantulum3")
+        start = time.perf_counter()
+        from quantulum3 import parser
+
+        parser.parse("warm up 1 km")  # it loads its unit tables on the first call
+        print(f"{'(quantulum3 first call':<28} {time.perf_counter() - start:.2f} s, not counted "
+              "below)")
+        score("quantulum3 alone", _quantulum3_records)
+        score("ours + quantulum3 fill-in", ours_then_quantulum3)
+    ok = precision >= TARGET and recall >= TARGET and slowest < TIME_LIMIT
+    print(f"target: precision and recall >= {TARGET}, under {TIME_LIMIT:g} s per article: "
+          f"{'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
