@@ -15,11 +15,12 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import extract as ex
+from analysis import intake
 from analysis.cli import cli
 from analysis.errors import SourceError
 from analysis.estimate import QUALIFIERS
-from analysis.extract import Found, extract, missing_figures, read_article
+from analysis.extract import Found, extract
+from analysis.intake import missing_figures, read_article
 from analysis.sources import load_source, parse_source
 
 HERE = Path(__file__).parent
@@ -357,7 +358,7 @@ def test_an_ignore_entry_accounts_for_a_quantity_left_out_on_purpose():
 
 def test_format_missing_names_the_article_line_and_words():
     source = _source()
-    lines = ex.format_missing("a.txt", missing_figures(source, "Some 40 soldiers\ndied."))
+    lines = intake.format_missing("a.txt", missing_figures(source, "Some 40 soldiers\ndied."))
     assert lines == ['a.txt:1: 40 troops (some) "Some 40 soldiers" (suggested id: soldiers_40)']
 
 
@@ -439,7 +440,7 @@ def test_bad_input_is_refused_with_a_message_naming_the_file_and_exit_code_1(
 def test_an_article_over_the_size_limit_is_refused_with_its_size_and_the_limit(tmp_path):
     article = tmp_path / "huge.txt"
     with article.open("wb") as fh:
-        fh.truncate(ex.MAX_ARTICLE_BYTES + 1)  # sparse: nothing of it is read
+        fh.truncate(intake.MAX_ARTICLE_BYTES + 1)  # sparse: nothing of it is read
     result = _run(article)
     assert result.exit_code == 1
     assert result.output == (
@@ -457,10 +458,10 @@ def test_a_missing_article_is_named(tmp_path):
 @pytest.mark.parametrize("article", _article_paths(), ids=lambda p: p.name)
 def test_each_draft_loads_and_accounts_for_its_whole_article_or_names_the_open_date(
         tmp_path, article):
-    text, found = ex.extract_file(article)
-    draft = ex.draft_source(text, found, article)
+    text, found = intake.extract_file(article)
+    draft = intake.draft_source(text, found, article)
     path = tmp_path / "draft.yaml"
-    ex.write_atomic(path, ex.dump_draft(draft))
+    intake.write_atomic(path, intake.dump_draft(draft))
     open_dates = [f["id"] for f in draft["figures"]
                   if f.get("kind") == "date" and "value" not in f and "low" not in f]
     if open_dates:

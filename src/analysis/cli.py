@@ -17,7 +17,7 @@ from analysis.audit import audit
 from analysis.derive import evaluate
 from analysis.errors import AnalysisError, UsageError
 from analysis.estimate import POLICIES
-from analysis.extract import format_missing, missing_figures, read_article
+from analysis.intake import format_missing, missing_figures, read_article
 from analysis.present import table_rows, text_table
 from analysis.sources import load_source
 
@@ -230,7 +230,7 @@ def extract_command(article, output, force):
 
         analysis extract article.html -o data/sources/new-report.yaml
     """
-    from analysis.extract import (
+    from analysis.intake import (
         draft_source,
         dump_draft,
         extract_file,

@@ -1,36 +1,25 @@
-"""Article intake: find every figure an article states, and draft a source file from them.
+"""Finding quantities in text: every figure an article states.
 
 `extract(text)` finds quantities (value, unit, the qualifier printed before them and the
-conversion printed beside them in parentheses), dates and durations. It is a pass of
-regular expressions of our own: quantulum3 was measured on the test set and left out
-(docs/intake.md says why). `missing_figures(source, text)` lists what a reviewed source
-file does not account for; `draft_source` / `dump_draft` write the draft the analyst reviews.
+conversion printed beside them in parentheses), dates and durations, each as a `Found`. It
+is a pass of regular expressions of our own: quantulum3 was measured on the test set and
+left out (docs/intake.md says why). Reading article files, drafting source files and
+checking a source file against its article are analysis.intake's work.
 
-Spans are offsets into the text as `read_article` returns it (markup stripped).
+Spans are offsets into the text given to `extract` (for a file, as `read_article` returns
+it: markup stripped).
 """
 
 from __future__ import annotations
 
 import calendar
-import codecs
 import datetime as dt
-import html.parser
-import os
 import re
-import tempfile
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from pathlib import Path
 
-import yaml
-
-from analysis.errors import IntakeError
 from analysis.estimate import QUALIFIERS
-from analysis.units import UnknownUnit, convert, is_headcount, parse_unit
-
-#: Refuse articles above this size: a long news article is about 50 kB, so a file this
-#: big is not one article (a dump, a book, a binary) and would only be slow to scan.
-MAX_ARTICLE_BYTES = 10_000_000  # 10 MB
+from analysis.units import UnknownUnit, convert
 
 #: A printed conversion further than this from the exact one is reported for review;
 #: articles round conversions (90 km² -> "around 35 sq mi" is 0.7 % off), so 5 % is slack.
@@ -54,9 +43,10 @@ class Printed:
 class Found:
     """One figure found in an article.
 
-    kind is count (people), quantity, duration, or date. A date has `value` (one day) or
-    `low`/`high` (a month, a season, a year); an unresolved one ("on Sunday", a month whose
-    year the article never gives) has neither and a `note` saying why.
+    kind is count (people, troops, or a bare number), quantity, duration, or date. A date
+    has `value` (one day) or `low`/`high` (a month, a season, a year); an unresolved one
+    ("on Sunday", a month whose year the article never gives) has neither and a `note`
+    saying why.
     """
 
     kind: str
@@ -94,7 +84,6 @@ class Found:
                 what += f" ({p.qualifier})"
         return what
 
-
     def record(self) -> dict:
         """The comparable form the test set's expected files use (tests/articles/)."""
         if self.kind == "date":
@@ -112,7 +101,6 @@ class Found:
                               for p in self.printed]
         return out
 
-
     def to_json(self) -> dict:
         """For `--json` output: the figure as plain JSON types, with where it was printed."""
         out = {"line": self.line, "evidence": self.evidence, "kind": self.kind,
@@ -123,7 +111,7 @@ class Found:
             if isinstance(v, dt.date):
                 out[key] = v.isoformat()
             elif isinstance(v, Fraction):
-                out[key] = _yaml_number(v)
+                out[key] = yaml_number(v)
         if self.weekday:
             out["weekday"] = self.weekday
         return out
@@ -133,6 +121,21 @@ def _plain(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
     return format(float(value), "g")
+
+
+def yaml_number(value: Fraction) -> int | float:
+    """A value as YAML and JSON write it: an int when whole, else a float."""
+    return value.numerator if value.denominator == 1 else float(value)
+
+
+def evidence_of(text: str, span: tuple[int, int]) -> str:
+    """The words printed at span, on one line."""
+    return " ".join(text[span[0]:span[1]].split())
+
+
+def slug(words: str) -> str:
+    """Lower-case letters and digits joined by underscores: 'Russian troops' -> 'russian_troops'."""
+    return re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_")
 
 
 # --- vocabulary ----------------------------------------------------------------------
@@ -216,14 +219,14 @@ _PEOPLE_AFTER = re.compile(
     + _CIVIL + r"))\b",
     re.IGNORECASE,
 )
-_QUALIFIER_BEFORE = re.compile(
-    r"(?:^|(?<![\w-]))(?P<q>"
-    + "|".join(re.escape(q).replace(r"\ ", r"\s+") for q in sorted(QUALIFIERS, key=len,
-                                                                    reverse=True))
-    + r")\s*$",
-    re.IGNORECASE,
-)
-_CURRENCY_BEFORE = re.compile(r"(?P<cur>US\$|\$|€|£|USD\s?|EUR\s?|GBP\s?)$")
+_QUALIFIER = "|".join(re.escape(q).replace(r"\ ", r"\s+")
+                      for q in sorted(QUALIFIERS, key=len, reverse=True))  # longest first
+_CURRENCY = r"US\$|\$|€|£|USD\s?|EUR\s?|GBP\s?"
+_QUALIFIER_BEFORE = re.compile(r"(?:^|(?<![\w-]))(?P<q>" + _QUALIFIER + r")\s*$", re.IGNORECASE)
+_CURRENCY_BEFORE = re.compile(r"(?P<cur>" + _CURRENCY + r")$")
+# What may stand between "(" and the number of a printed conversion: "(around $35 ...".
+_QUALIFIER_AND_CURRENCY = re.compile(r"(?:(?:" + _QUALIFIER + r")\s+)?(?:" + _CURRENCY + r")?",
+                                     re.I)
 _PAREN_AFTER = re.compile(r"\s*\(\s*(?:or\s+)?")
 _RELATIVE_AFTER = re.compile(r"\s+(?:after|before|later|earlier|ago|since|into|on)\b", re.I)
 _A_DURATION = re.compile(r"\b(?:a|an|one)\s+(?P<unit>year|month|week|day|fortnight)\b", re.I)
@@ -306,7 +309,7 @@ def _find_dates(text: str) -> list[_DateHit]:
     for kind, pattern in _DATE_PATTERNS:
         for m in pattern.finditer(text):
             span = m.span()
-            if any(s < span[1] and span[0] < e for s, e in taken):
+            if _overlaps(span, taken):
                 continue
             hit = _date_hit(kind, m)
             if hit is None:
@@ -317,6 +320,19 @@ def _find_dates(text: str) -> list[_DateHit]:
     hits.sort(key=lambda h: h.span)
     _resolve_years(hits)
     return hits
+
+
+def _find_years_alone(text: str, taken: list[tuple[int, int]]) -> list[_DateHit]:
+    """A year printed on its own ("in 2023", "since 2014") is a date range, not a count."""
+    out = []
+    for m in re.finditer(r"(?<![\w.,$€£-])(?P<y>(?:19|20)\d\d)(?![\w%]|[.,]\d)", text):
+        if _overlaps(m.span(), taken) or _unit_at(text, m.end()):
+            continue
+        if _people_at(text, m.end()) and not _YEAR_PREPOSITION.search(text[:m.start()]):
+            continue  # "2000 soldiers": a count
+        year = int(m.group("y"))
+        out.append(_DateHit(m.span(), "y", low=dt.date(year, 1, 1), high=dt.date(year, 12, 31)))
+    return out
 
 
 def _date_hit(kind: str, m: re.Match) -> _DateHit | None:
@@ -432,11 +448,8 @@ def _unit_at(text: str, pos: int) -> tuple[str, str, int] | None:
     m = _UNIT_AFTER.match(text, pos)
     if not m:
         return None
-    for name, val in m.groupdict().items():
-        if val is not None:
-            _, unit, kind = _UNIT_TABLE[int(name[1:])]
-            return unit, kind, m.end()
-    return None  # pragma: no cover
+    _, unit, kind = _UNIT_TABLE[int(m.lastgroup[1:])]  # the one group u0, u1, ... matched
+    return unit, kind, m.end()
 
 
 def _people_at(text: str, pos: int) -> tuple[str, int, str] | None:
@@ -569,12 +582,6 @@ def _find_quantities(text: str, taken: list[tuple[int, int]]
     return out
 
 
-_QUALIFIER_AND_CURRENCY = re.compile(
-    r"(?:(?:" + "|".join(re.escape(q).replace(r"\ ", r"\s+")
-                         for q in sorted(QUALIFIERS, key=len, reverse=True))
-    + r")\s+)?(?:US\$|\$|€|£|USD\s?|EUR\s?|GBP\s?)?", re.I)
-
-
 def _skip_qualifier_and_currency(text: str, pos: int) -> int:
     """Position of the number inside "(around $35 ..." so the number regex can match it."""
     return _QUALIFIER_AND_CURRENCY.match(text, pos).end()
@@ -614,7 +621,7 @@ def extract(text: str) -> list[Found]:
     found: list[Found] = []
     for h in dates:
         found.append(Found(kind="date", value=h.value, unit="date", qualifier=None,
-                           span=h.span, evidence=_evidence(text, h.span), low=h.low,
+                           span=h.span, evidence=evidence_of(text, h.span), low=h.low,
                            high=h.high, weekday=h.weekday, note=h.note))
     durations = _find_a_durations(text, taken)
     taken += [(q.start, q.end) for q in durations]
@@ -622,23 +629,10 @@ def extract(text: str) -> list[Found]:
     for q, printed in quantities:
         span = (q.start, q.end)
         found.append(Found(kind=q.kind, value=q.value, unit=q.unit, qualifier=q.qualifier,
-                           span=span, evidence=_evidence(text, span), printed=printed,
+                           span=span, evidence=evidence_of(text, span), printed=printed,
                            note=_printed_note(q.value, q.unit, printed), id=q.label))
     found.sort(key=lambda f: f.span)
     return _with_ids_and_lines(text, found)
-
-
-def _find_years_alone(text: str, taken: list[tuple[int, int]]) -> list[_DateHit]:
-    """A year printed on its own ("in 2023", "since 2014") is a date range, not a count."""
-    out = []
-    for m in re.finditer(r"(?<![\w.,$€£-])(?P<y>(?:19|20)\d\d)(?![\w%]|[.,]\d)", text):
-        if _overlaps(m.span(), taken) or _unit_at(text, m.end()):
-            continue
-        if _people_at(text, m.end()) and not _YEAR_PREPOSITION.search(text[:m.start()]):
-            continue  # "2000 soldiers": a count
-        year = int(m.group("y"))
-        out.append(_DateHit(m.span(), "y", low=dt.date(year, 1, 1), high=dt.date(year, 12, 31)))
-    return out
 
 
 def _printed_note(value: Fraction, unit: str, printed: tuple[Printed, ...]) -> str | None:
@@ -661,14 +655,6 @@ def _same_length_normalise(text: str) -> str:
     return text.translate({0xA0: " ", 0x202F: " ", 0x2009: " ", 0x2007: " "})
 
 
-def _evidence(text: str, span: tuple[int, int]) -> str:
-    return " ".join(text[span[0]:span[1]].split())
-
-
-def _slug(words: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_")
-
-
 _ID_BASE = {"km²": "area", "mi²": "area", "m²": "area", "ha": "area", "km": "distance",
             "mi": "distance", "m": "distance", "percent": "share", "USD": "amount",
             "EUR": "amount", "GBP": "amount", "dimensionless": "number"}
@@ -682,8 +668,8 @@ def _suggest_id(f: Found) -> str:
             if f.low.month == 1 and f.high.month == 12:
                 return f"year_{f.low.year}"
             return f"period_{f.low.year}_{f.low.month:02d}"
-        return "date_" + _slug(f.evidence.split()[-1])
-    base = _slug(f.id) if f.id else _ID_BASE.get(f.unit, "duration" if f.kind == "duration"
+        return "date_" + slug(f.evidence.split()[-1])
+    base = slug(f.id) if f.id else _ID_BASE.get(f.unit, "duration" if f.kind == "duration"
                                                    else "count")
     unit = {"km²": "km2", "mi²": "mi2", "m²": "m2"}.get(f.unit, f.unit.lower())
     suffix = f"{_plain(f.value).replace('.', '_')}"
@@ -701,358 +687,3 @@ def _with_ids_and_lines(text: str, found: list[Found]) -> list[Found]:
         line = text.count("\n", 0, f.span[0]) + 1
         out.append(replace(f, id=fid, line=line))
     return out
-
-
-# --- reading an article --------------------------------------------------------------
-
-
-class _TextOfHTML(html.parser.HTMLParser):
-    """The readable text of an HTML page; script and style contents are dropped."""
-
-    _SKIP = {"script", "style", "noscript", "template", "svg", "iframe", "object"}
-    _BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
-              "td", "th", "table", "section", "article", "header", "footer", "blockquote",
-              "title", "figcaption", "pre", "hr", "dd", "dt", "main", "aside", "nav"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self._SKIP:
-            self.skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_startendtag(self, tag, attrs):
-        if tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag):
-        if tag in self._SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data):
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def html_to_text(markup: str) -> str:
-    """Readable text of HTML: tags, comments, scripts and styles gone; nothing fetched."""
-    parser = _TextOfHTML()
-    parser.feed(markup)
-    parser.close()
-    text = "".join(parser.parts)
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-
-
-_URL = re.compile(r"https?://\S+|www\.\S+")
-
-
-def markdown_to_text(markup: str) -> str:
-    """Readable text of Markdown: links keep their words; URLs, emphasis and code marks go."""
-    text = re.sub(r"```.*?```", "", markup, flags=re.S)
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"<(?:https?://|www\.)[^>]*>", "", text)
-    text = re.sub(r"^\s{0,3}(?:#{1,6}|>+)\s?", "", text, flags=re.M)
-    text = re.sub(r"(\*\*|__|\*|`)", "", text)
-    text = re.sub(r"(?<!\w)_(\S[^_]*?)_(?!\w)", r"\1", text)
-    text = re.sub(r"<[^>\n]+>", "", text)  # inline HTML such as <sup>2</sup>
-    return _URL.sub("", text)
-
-
-def _looks_like_html(text: str, suffix: str) -> bool:
-    if suffix in (".html", ".htm", ".xhtml"):
-        return True
-    head = text.lstrip()[:500].lower()
-    return head.startswith(("<!doctype html", "<html", "<?xml")) or "<body" in head
-
-
-def _guess_encoding(data: bytes) -> str:
-    """A best guess at the encoding of bytes that are not UTF-8, in iconv's spelling."""
-    for bom, name in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
-                      (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16")):
-        if data.startswith(bom):
-            return name
-    sample = data[:4000]
-    if len(sample) > 8:
-        if sample[1::2].count(0) > len(sample) * 0.4:
-            return "UTF-16LE"
-        if sample[0::2].count(0) > len(sample) * 0.4:
-            return "UTF-16BE"
-    try:
-        data.decode("cp1252")
-    except UnicodeDecodeError:
-        return "ISO-8859-1"
-    if any(0x80 <= b <= 0x9F for b in data):
-        return "WINDOWS-1252"  # bytes Latin-1 leaves unused: curly quotes, dashes
-    return "ISO-8859-1"
-
-
-def _not_utf8(name: str, guess: str, why: str) -> IntakeError:
-    return IntakeError(name, f"the text is not UTF-8 ({why}); it looks like {guess}",
-                       f"convert it first: iconv -f {guess} -t UTF-8 {name} > article.utf8.txt"
-                       ", then extract from article.utf8.txt")
-
-
-def read_article(path: str | Path) -> str:
-    """An article's readable text (plain text, Markdown or HTML), or an IntakeError."""
-    p = Path(path)
-    name = str(path)
-    if not p.is_file():
-        raise IntakeError(name, "no such file", "name an article saved as .txt, .md or .html")
-    size = p.stat().st_size
-    if size > MAX_ARTICLE_BYTES:
-        raise IntakeError(
-            name, f"the file is {size:,} bytes, over the limit of {MAX_ARTICLE_BYTES:,} bytes "
-            f"({MAX_ARTICLE_BYTES / 1e6:g} MB) for one article",
-            "save just the article's text to its own file and extract from that")
-    with p.open("rb") as fh:
-        data = fh.read(MAX_ARTICLE_BYTES + 1)
-    if not data.strip():
-        raise IntakeError(name, "the file is empty", "save the article's text into it, or "
-                          "name the right file")
-    if b"\x00" in data:
-        guess = _guess_encoding(data)
-        if guess.startswith("UTF-"):
-            raise _not_utf8(name, guess, "it holds NUL bytes")
-        raise IntakeError(name, "this is a binary file (it holds NUL bytes), not an article",
-                          "save the article as plain text, Markdown or HTML; for a PDF or "
-                          "word-processor file, export its text first")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise _not_utf8(name, _guess_encoding(data),
-                        f"byte 0x{data[exc.start]:02X} on line {line} is not valid UTF-8"
-                        ) from None
-    if _looks_like_html(text, p.suffix.lower()):
-        return html_to_text(text)
-    if p.suffix.lower() in (".md", ".markdown"):
-        return markdown_to_text(text)
-    return _URL.sub(lambda m: " " * len(m.group()), text)  # URLs hold numbers, not figures
-
-
-def extract_file(path: str | Path) -> tuple[str, list[Found]]:
-    """Read an article and extract its figures; IntakeError when it holds none."""
-    text = read_article(path)
-    found = extract(text)
-    if not found:
-        raise IntakeError(str(path), "no figures found (no number, date or quantity the "
-                          "extractor recognises)",
-                          "check that this is the article you meant; if a figure is spelled "
-                          "in a way docs/intake.md lists as not caught, write it by hand")
-    return text, found
-
-
-# --- the draft source file -----------------------------------------------------------
-
-
-def _yaml_number(value: Fraction) -> int | float:
-    return value.numerator if value.denominator == 1 else float(value)
-
-
-def _dedupe(found: list[Found]) -> list[Found]:
-    """One figure per distinct statement: a number printed twice is one figure to review."""
-    out, seen = [], set()
-    for f in found:
-        key = (f.kind, f.value, f.unit, f.qualifier, f.low, f.high,
-               tuple((p.value, p.unit, p.qualifier) for p in f.printed))
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(f)
-    return out
-
-
-def draft_figure(f: Found) -> dict:
-    """One figure of the draft, in the data format, marked for review."""
-    desc = f"TODO describe: {f.describe()}"
-    if f.note:
-        desc += f"; {f.note}"
-    fig: dict = {"id": f.id, "description": desc, "attributed_to": "TODO: who says so"}
-    if f.kind == "date":
-        fig["kind"] = "date"
-        if f.value is not None:
-            fig["value"] = f.value
-        elif f.low is not None:
-            fig["low"], fig["high"] = f.low, f.high
-    else:
-        fig["value"] = _yaml_number(f.value)
-        fig["unit"] = f.unit
-        if f.qualifier:
-            fig["qualifier"] = f.qualifier
-        if f.printed:
-            fig["printed"] = [
-                {"value": _yaml_number(p.value), "unit": p.unit,
-                 **({"qualifier": p.qualifier} if p.qualifier else {})}
-                for p in f.printed
-            ]
-    fig["review"] = True
-    fig["evidence"] = f.evidence
-    return fig
-
-
-def draft_source(text: str, found: list[Found], article: str | Path) -> dict:
-    """A draft source file for an article: metadata to fill in and every figure found."""
-    title = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    if len(title) > 200:
-        title = "TODO: the article's title"
-    days = [d for f in found if f.kind == "date" for d in (f.value, f.low, f.high) if d]
-    sid = _slug(Path(article).stem).replace("_", "-")
-    if not sid[:1].isalpha():
-        sid = f"article-{sid}".rstrip("-")  # an id starts with a letter
-    meta: dict = {"id": sid,
-                  "title": title, "publisher": None, "url": None, "language": "en"}
-    if days:
-        meta["covers"] = {"from": min(days), "to": max(days)}
-    meta["notes"] = [f"Drafted by `analysis extract` from {Path(article).name}; every figure "
-                     "is marked review: true until someone has checked it against the article."]
-    return {"source": meta, "figures": [draft_figure(f) for f in _dedupe(found)]}
-
-
-_HEADER = ("# Draft source file written by `analysis extract`. Check every figure against the\n"
-           "# article, write its description and who said it, then delete its `review: true`.\n"
-           "# Format: docs/data-format.md\n")
-
-
-class _Dumper(yaml.SafeDumper):
-    def ignore_aliases(self, data):  # a date used twice is written twice, not as &id001
-        return True
-
-
-def dump_draft(draft: dict) -> str:
-    """The draft as YAML (safe types only), with a header saying what to do with it."""
-    return _HEADER + yaml.dump(draft, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                               width=100)
-
-
-def refuse_existing(path: str | Path, *, force: bool) -> None:
-    """IntakeError if path exists and force is off: a reviewed file is never overwritten."""
-    if Path(path).exists() and not force:
-        raise IntakeError(str(path), "the file already exists; nothing was written",
-                          "pass --force to replace it, or choose another -o path")
-
-
-def write_atomic(path: str | Path, text: str, *, force: bool = False) -> None:
-    """Write text to path via a temporary file and os.replace, so a reader never sees half.
-
-    Without force an existing file is left as it is and IntakeError says so.
-    """
-    refuse_existing(path, force=force)
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-# --- what a source file leaves out ---------------------------------------------------
-
-
-def _unit_key(unit: str) -> str:
-    try:
-        canon = parse_unit(unit)
-    except UnknownUnit:
-        canon = unit
-    return "headcount" if is_headcount(canon) else canon  # troops or people: a headcount
-
-
-def _date_ranges(fig) -> list[tuple[dt.date, dt.date]]:
-    """Every day or range a date figure (or one of its readings) gives."""
-    out = []
-    for r in [fig, *getattr(fig, "readings", {}).values()]:
-        if isinstance(r.value, dt.date):
-            out.append((r.value, r.value))
-        elif isinstance(r.low, dt.date) and isinstance(r.high, dt.date):
-            out.append((r.low, r.high))
-    return out
-
-
-def _date_accounted(f: Found, figures) -> bool:
-    dated = [fig for fig in figures if getattr(fig, "kind", None) == "date"]
-    if f.value is None and f.low is None:
-        if f.weekday:  # "on Sunday": accounted for by a date that is or may be a Sunday
-            weekday = f.weekday
-            for fig in dated:
-                ranges = _date_ranges(fig)
-                if not ranges:
-                    return True
-                for lo, hi in ranges:
-                    if (hi - lo).days >= 6 or any(
-                        calendar.day_name[(lo + dt.timedelta(days=i)).weekday()] == weekday
-                        for i in range((hi - lo).days + 1)
-                    ):
-                        return True
-            return False
-        return bool(dated)  # a month without its year: any dated figure may hold it
-    lo, hi = (f.value, f.value) if f.value is not None else (f.low, f.high)
-    for fig in dated:
-        for flo, fhi in _date_ranges(fig):
-            if (lo <= flo and fhi <= hi) or (flo <= lo and hi <= fhi):
-                return True
-    return False
-
-
-def _quantity_accounted(f: Found, figures, ignore) -> bool:
-    key = _unit_key(f.unit)
-    for fig in figures:
-        if getattr(fig, "kind", None) == "date":
-            continue
-        if _unit_key(fig.unit) == key and f.value in (fig.value, fig.low, fig.high):
-            return True
-        for r in getattr(fig, "readings", {}).values():
-            if _unit_key(fig.unit) == key and f.value in (r.value, r.low, r.high):
-                return True
-    return any(_unit_key(i.unit) == key and Fraction(i.value) == f.value for i in ignore)
-
-
-def _printed_accounted(p: Printed, figures) -> bool:
-    key = _unit_key(p.unit)
-    return any(_unit_key(pp.unit) == key and pp.value == p.value
-               for fig in figures for pp in getattr(fig, "printed", []))
-
-
-def missing_figures(source, text: str) -> list[Found]:
-    """Quantities and dates in the article that no figure, printed conversion or ignore
-    entry of the source file accounts for (by value and unit), in the order printed.
-
-    A printed conversion the file lacks comes back as a Found of its own.
-    """
-    figures, ignore = list(source.figures), list(getattr(source, "ignore", []))
-    missing: list[Found] = []
-    for f in extract(text):
-        if f.kind == "date":
-            if not _date_accounted(f, figures):
-                missing.append(f)
-            continue
-        if not _quantity_accounted(f, figures, ignore):
-            missing.append(f)
-        for p in f.printed:
-            if not _printed_accounted(p, figures) and not _quantity_accounted(
-                Found("quantity", p.value, p.unit, None, p.span, ""), [], ignore
-            ):
-                missing.append(Found(kind="quantity", value=p.value, unit=p.unit,
-                                     qualifier=p.qualifier, span=p.span,
-                                     evidence=_evidence(text, p.span),
-                                     id=f"{f.id}_printed", line=f.line,
-                                     note=f"printed beside {f.id}"))
-    return missing
-
-
-def format_missing(article: str | Path, missing: list[Found]) -> list[str]:
-    """One line per missing figure: 'ARTICLE:LINE: 70000 troops (an estimated) "..."'."""
-    return [f'{article}:{f.line}: {f.describe()} "{f.evidence}" (suggested id: {f.id})'
-            for f in missing]
