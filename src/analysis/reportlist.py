@@ -1,0 +1,423 @@
+"""The report list: which reports `analysis build` makes, from which notebook, with what.
+
+`reports.yaml` at the project root holds it::
+
+    formats: [html, pdf, ipynb]          # default for every report
+    reports:
+      - name: kursk-km2                  # also the folder name under reports/
+        notebook: notebooks/kursk_report.ipynb
+        parameters: {area_unit: km2}
+        formats: [html, pdf]             # optional, overrides the default
+        inputs: [data/extra.csv]         # optional: more files the notebook reads
+    generate:                            # one report per file a glob finds
+      - for_each: data/sources/*.yaml
+        name: source-{stem}
+        notebook: notebooks/source_report.ipynb
+        parameters: {source: "{path}"}   # {path}, {stem} and {name} are filled in
+
+A parameter named in `PATH_PARAMETERS` names an input file (relative to the
+project root), so the build hashes it and ships it with the task. Parameters are
+checked against the ones the notebook declares (papermill's `inspect_notebook`)
+before any kernel starts.
+"""
+
+from __future__ import annotations
+
+import ast
+import glob
+import hashlib
+import json
+import keyword
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from analysis.errors import UsageError
+
+REPORT_LIST = "reports.yaml"
+FORMATS = ("html", "pdf", "ipynb")
+# A parameter with this name holds the path of a file the notebook reads.
+PATH_PARAMETERS = ("source",)
+# Names become folder and file names under reports/, so keep them plain.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass
+class ReportListError(UsageError, ValueError):
+    """The report list is wrong: names the file, the entry and the field."""
+
+    path: str
+    problem: str
+    entry: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.entry is not None:
+            where += f", report {self.entry}"
+        if self.field is not None:
+            where += f", field '{self.field}'"
+        return f"{where}: {self.problem.rstrip('.')}."
+
+
+@dataclass
+class ParameterError(UsageError, ValueError):
+    """A report parameter the notebook does not accept."""
+
+    report: str
+    parameter: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"report '{self.report}', parameter '{self.parameter}': {self.problem.rstrip('.')}."
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report to build: a notebook run with parameters, published in some formats."""
+
+    name: str
+    notebook: str  # posix path relative to the project root
+    parameters: dict = field(default_factory=dict)
+    formats: tuple[str, ...] = FORMATS
+    inputs: tuple[str, ...] = ()  # extra files the notebook reads, relative to the root
+
+    def input_paths(self) -> list[str]:
+        """The files this report reads: its notebook, path parameters, extra inputs."""
+        paths = [self.notebook]
+        for name in PATH_PARAMETERS:
+            value = self.parameters.get(name)
+            if isinstance(value, str) and value:
+                paths.append(value)
+        paths.extend(self.inputs)
+        return list(dict.fromkeys(paths))
+
+
+def load_report_list(root: Path, path: Path | None = None) -> list[Report]:
+    """Read and validate `reports.yaml` (or `path`); expand its `generate` rules."""
+    root = Path(root)
+    path = Path(path) if path is not None else root / REPORT_LIST
+    shown = _shown(path, root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ReportListError(
+            shown, "no report list here; create it (see docs/scheduling.md)"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" at line {line + 1}" if line is not None else ""
+        problem = getattr(exc, "problem", exc)
+        raise ReportListError(shown, f"not valid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ReportListError(shown, "expected a mapping with a 'reports' list")
+    unknown = set(data) - {"formats", "reports", "generate"}
+    if unknown:
+        raise ReportListError(
+            shown, f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+            "allowed: formats, reports, generate"
+        )
+    default_formats = _formats(data.get("formats", list(FORMATS)), shown, None)
+    reports: list[Report] = []
+    for i, entry in enumerate(_list(data.get("reports", []), shown, "reports")):
+        reports.append(_report(entry, root, shown, default_formats, f"#{i + 1}"))
+    for i, rule in enumerate(_list(data.get("generate", []), shown, "generate")):
+        reports.extend(_generate(rule, root, shown, default_formats, f"generate #{i + 1}"))
+    seen: set[str] = set()
+    for report in reports:
+        if report.name in seen:
+            raise ReportListError(shown, "two reports share this name", f"'{report.name}'")
+        seen.add(report.name)
+    return reports
+
+
+def select(reports: list[Report], names: tuple[str, ...] | list[str]) -> list[Report]:
+    """The reports named (all when none is named), in list order."""
+    if not names:
+        return list(reports)
+    known = {r.name for r in reports}
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise UsageError(
+            f"no report named {', '.join(repr(n) for n in missing)} in the report list; "
+            f"known: {', '.join(sorted(known)) or '(none)'}"
+        )
+    wanted = set(names)
+    return [r for r in reports if r.name in wanted]
+
+
+def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict:
+    """`-p key=value` pairs; each value is read as a YAML scalar (`2` is an int, `x` a str)."""
+    out: dict = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"-p {pair!r}: expected key=value, e.g. -p area_unit=mi2")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            raise UsageError(f"-p {pair!r}: the value is not a YAML scalar: {exc}") from None
+        if isinstance(value, dict | list):
+            raise UsageError(f"-p {pair!r}: expected a single value, not a list or mapping")
+        out[key] = _plain(value)
+    return out
+
+
+def _plain(value):
+    """YAML reads 2025-06-22 as a date; a notebook parameter gets the text."""
+    import datetime as dt
+
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def with_overrides(reports: list[Report], overrides: dict, formats=None) -> list[Report]:
+    """The reports with `overrides` applied to each, and `formats` if given."""
+    out = []
+    for r in reports:
+        params = {**r.parameters, **overrides}
+        out.append(
+            Report(r.name, r.notebook, params, tuple(formats) if formats else r.formats, r.inputs)
+        )
+    return out
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """`html,pdf` -> ('html', 'pdf'), checked against the known formats."""
+    parts = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
+    bad = [p for p in parts if p not in FORMATS]
+    if bad or not parts:
+        raise UsageError(
+            f"--format {text!r}: unknown format {', '.join(bad) or '(empty)'}; "
+            f"choose from {', '.join(FORMATS)}"
+        )
+    return parts
+
+
+def check_inputs(report: Report, root: Path) -> None:
+    """Every input file exists inside the project (a hermetic task ships them)."""
+    root = Path(root).resolve()
+    for rel in report.input_paths():
+        label = "notebook" if rel == report.notebook else f"input {rel!r}"
+        p = Path(rel)
+        if p.is_absolute() or ".." in p.parts:
+            raise ReportListError(
+                REPORT_LIST, f"{label} must be a path inside the project, relative to its root",
+                f"'{report.name}'",
+            )
+        if not (root / p).is_file():
+            raise ReportListError(
+                REPORT_LIST, f"{label} does not exist ({root / p})", f"'{report.name}'"
+            )
+
+
+# --- parameters against the notebook ------------------------------------------------
+
+
+def skip_slow_imports() -> None:
+    """Make papermill/nbformat import in 0.3 s instead of 1.5 s.
+
+    nbformat imports jsonschema, which imports `rfc3987_syntax` (when installed) to
+    check "iri" string formats; that module compiles a Lark grammar at import, 1 s of
+    CPU. Notebook validation never checks IRIs, so a process that only runs builds
+    tells Python the module is absent; jsonschema then skips that one checker.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def declared_parameters(notebook: Path, cache_file: Path | None = None) -> dict:
+    """{name: {"default": source text, ...}} from the notebook's `parameters` cell.
+
+    Uses papermill's `inspect_notebook`. Its answer is cached by the notebook's
+    bytes in `cache_file` (if given), so a build with nothing to do never imports
+    papermill.
+    """
+    data = Path(notebook).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    cache: dict = {}
+    if cache_file is not None:
+        try:
+            cache = json.loads(Path(cache_file).read_text(encoding="utf-8"))
+            if not isinstance(cache, dict):
+                cache = {}
+        except (OSError, ValueError):
+            cache = {}  # a missing or corrupt cache is only slower
+        hit = cache.get(digest)
+        if isinstance(hit, dict):
+            return hit
+    skip_slow_imports()
+    import papermill  # slow import: only on a cache miss
+
+    try:
+        found = papermill.inspect_notebook(str(notebook))
+    except Exception as exc:  # papermill raises plain ValueErrors for bad notebooks
+        raise UsageError(f"{notebook}: cannot read its parameters: {exc}") from exc
+    found = {k: {"default": v.get("default"), "type": v.get("inferred_type_name"),
+                 "help": v.get("help", "")} for k, v in found.items()}
+    if cache_file is not None:
+        from analysis.publish import atomic_write
+
+        cache = {k: v for k, v in cache.items() if isinstance(v, dict)}
+        cache[digest] = found
+        try:
+            atomic_write(Path(cache_file), json.dumps(cache, sort_keys=True).encode())
+        except OSError:
+            pass  # a cache that cannot be written is only slower
+    return found
+
+
+_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict}
+
+
+def _default_type(spec: dict):
+    """The Python type of a declared parameter's default, or None when any type goes."""
+    try:
+        value = ast.literal_eval(spec.get("default") or "None")
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return _TYPES.get(str(spec.get("type")))
+    return None if value is None else type(value)
+
+
+def check_parameters(report: Report, declared: dict, extra: tuple[str, ...] = ()) -> None:
+    """Raise ParameterError for a name the notebook lacks, a bad name, or a wrong type.
+
+    `extra` names parameters the build itself passes (e.g. figures_out).
+    """
+    for name, value in report.parameters.items():
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            raise ParameterError(report.name, str(name), "not a Python identifier")
+        if name in extra:
+            raise ParameterError(report.name, name, "set by the build itself; do not pass it")
+        if name not in declared:
+            known = ", ".join(sorted(n for n in declared if n not in extra)) or "(none)"
+            raise ParameterError(
+                report.name, name,
+                f"{report.notebook} does not declare it; its parameters are: {known}",
+            )
+        want = _default_type(declared[name])
+        if want is None or value is None:
+            continue
+        got = type(value)
+        ok = got is want or (want is float and got is int) or (
+            want not in (bool, int) and isinstance(value, want)
+        )
+        if not ok:
+            default = declared[name].get("default")
+            hint = ""
+            if want is str:
+                hint = f"; quote it to pass text: -p '{name}=\"{value}\"'"
+            raise ParameterError(
+                report.name, name,
+                f"expects {want.__name__} (its default is {default}), got "
+                f"{got.__name__} {value!r}{hint}",
+            )
+
+
+# --- reading entries ----------------------------------------------------------------
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _list(value, shown: str, key: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ReportListError(shown, f"'{key}' must be a list")
+    return value
+
+
+def _formats(value, shown: str, entry: str | None) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
+    if not isinstance(value, list) or not value:
+        raise ReportListError(shown, "expected a non-empty list of formats", entry, "formats")
+    bad = [str(v) for v in value if v not in FORMATS]
+    if bad:
+        raise ReportListError(
+            shown, f"unknown format {', '.join(bad)}; choose from {', '.join(FORMATS)}",
+            entry, "formats",
+        )
+    return tuple(dict.fromkeys(value))
+
+
+def _report(entry, root: Path, shown: str, default_formats, label: str) -> Report:
+    if not isinstance(entry, dict):
+        raise ReportListError(shown, "each report must be a mapping", label)
+    name = entry.get("name")
+    entry_label = f"'{name}'" if isinstance(name, str) else label
+    unknown = set(entry) - {"name", "notebook", "parameters", "formats", "inputs"}
+    if unknown:
+        raise ReportListError(
+            shown, f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: "
+            "name, notebook, parameters, formats, inputs", entry_label,
+        )
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ReportListError(
+            shown, "a name is required: letters, digits, '.', '_' or '-' (it names a folder)",
+            entry_label, "name",
+        )
+    notebook = entry.get("notebook")
+    if not isinstance(notebook, str) or not notebook.endswith(".ipynb"):
+        raise ReportListError(shown, "expected the path of an .ipynb file", entry_label, "notebook")
+    if not (root / notebook).is_file():
+        raise ReportListError(shown, f"no notebook at {notebook}", entry_label, "notebook")
+    params = entry.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise ReportListError(shown, "expected a mapping of name: value", entry_label, "parameters")
+    for key in params:
+        if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
+            raise ReportListError(
+                shown, f"parameter name {key!r} is not a Python identifier",
+                entry_label, "parameters",
+            )
+    formats = _formats(entry["formats"], shown, entry_label) if "formats" in entry else (
+        default_formats
+    )
+    inputs = entry.get("inputs") or []
+    if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+        raise ReportListError(shown, "expected a list of file paths", entry_label, "inputs")
+    return Report(name, Path(notebook).as_posix(), _plain(dict(params)), formats, tuple(inputs))
+
+
+def _generate(rule, root: Path, shown: str, default_formats, label: str) -> list[Report]:
+    if not isinstance(rule, dict) or not isinstance(rule.get("for_each"), str):
+        raise ReportListError(shown, "expected a mapping with a 'for_each' glob", label)
+    pattern = rule["for_each"]
+    template = {k: v for k, v in rule.items() if k != "for_each"}
+    out = []
+    for found in sorted(glob.glob(pattern, root_dir=root)):
+        rel = Path(found).as_posix()
+        fill = {"path": rel, "stem": Path(found).stem, "name": Path(found).name}
+        try:
+            entry = _fill(template, fill)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ReportListError(shown, f"cannot fill in the template: {exc}", label) from exc
+        out.append(_report(entry, root, shown, default_formats, f"{label} ({rel})"))
+    return out
+
+
+def _fill(value, fill: dict):
+    if isinstance(value, str):
+        return value.format(**fill)
+    if isinstance(value, dict):
+        return {k: _fill(v, fill) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, fill) for v in value]
+    return value
