@@ -13,13 +13,11 @@ import sys
 import click
 
 from analysis import __version__
-from analysis.audit import audit
-from analysis.derive import evaluate
 from analysis.errors import AnalysisError, UsageError
 from analysis.estimate import POLICIES
-from analysis.intake import format_missing, missing_figures, read_article
-from analysis.present import table_rows, text_table
-from analysis.sources import load_source
+
+# The figures engine loads pint (about half a second), so commands import it when
+# they run: `analysis build` with nothing to do must stay fast for cron.
 
 
 def user_errors(func):
@@ -81,6 +79,11 @@ def check(sources, policy, readings, strict, as_json, against):
 
         analysis check data/sources/*.yaml
     """
+    from analysis.audit import audit
+    from analysis.derive import evaluate
+    from analysis.intake import format_missing, missing_figures, read_article
+    from analysis.sources import load_source
+
     chosen = _readings(readings)
     failed = inconsistent = False
     report = []
@@ -136,6 +139,10 @@ def figures(source, policy, readings, as_json):
 
         analysis figures data/sources/kursk-incursion-2025.yaml --json
     """
+    from analysis.derive import evaluate
+    from analysis.present import table_rows, text_table
+    from analysis.sources import load_source
+
     result = evaluate(load_source(source), policy=policy, readings=_readings(readings))
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))

@@ -15,9 +15,7 @@ import calendar
 import codecs
 import datetime as dt
 import html.parser
-import os
 import re
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import yaml
 
 from analysis.errors import IntakeError
 from analysis.extract import Found, Printed, evidence_of, extract, slug, yaml_number
+from analysis.publish import atomic_write
 from analysis.units import UnknownUnit, is_headcount, parse_unit
 
 #: Refuse articles above this size: a long news article is about 50 kB, so a file this
@@ -267,22 +266,10 @@ def refuse_existing(path: str | Path, *, force: bool) -> None:
 
 
 def write_atomic(path: str | Path, text: str, *, force: bool = False) -> None:
-    """Write text to path via a temporary file and os.replace, so a reader never sees half.
-
-    Without force an existing file is left as it is and IntakeError says so.
-    """
+    """Write a draft through the project's one atomic writer (analysis.publish), so a
+    reader never sees half a file. Without force an existing file is left as it is."""
     refuse_existing(path, force=force)
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(Path(path), text.encode("utf-8"))
 
 
 # --- what a source file leaves out ---------------------------------------------------
