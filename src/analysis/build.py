@@ -25,7 +25,8 @@ Notebook conventions (the project's notebooks follow them):
   `analysis figures --json` contract; `{"figures": [...]}` is accepted too).
   The build sets it and publishes `figures.json` =
   `{"report": name, "parameters": {...}, "figures": [...]}`.
-- a parameter `title`, if given, titles the report (else the report's name);
+- a parameter `title`, if given, titles the report (else the source file's article title,
+  else the report's name);
   a parameter `paper` ("a4" | "us-letter") sets the PDF's paper size.
 """
 
@@ -304,7 +305,7 @@ def _run_in(root: Path, task: Task, emit) -> Result:
         if emit is not None:
             emit(task.name, index, n_cells, _first_line(cell.get("source", "")))
 
-    title = str(task.parameters.get("title") or task.name)
+    title = _title(task)
     error = None
     nb = None
     stderr_path = root / ".kernel-stderr.txt"
@@ -388,6 +389,17 @@ def _failed_after_run(task: Task, nb, title: str, problem: str) -> Result:
 
     return Result(task.name, task.key, False, error=f"report '{task.name}' failed: {problem}",
                   failed_notebook=nbformat.writes(nb).encode("utf-8"), title=title)
+
+
+def _title(task: Task) -> str:
+    """The `title` parameter; else the article's title for a report on one source file;
+    else the report's name."""
+    if task.parameters.get("title"):
+        return str(task.parameters["title"])
+    meta = _source_meta(task)
+    if meta and meta.get("title"):
+        return f"Figures from \u201c{meta['title']}\u201d"
+    return task.name
 
 
 def _source_meta(task: Task) -> dict | None:

@@ -136,7 +136,7 @@ class Report:
         lines.append(f"- **Address:** {md(m.url) if m.url else 'not given'}")
         if m.covers:
             lines.append(f"- **Statements refer to:** {m.covers[0]} to {m.covers[1]}")
-        lines.append(f"- **Source file:** `{md(Path(self.source.path).name)}`")
+        lines.append(f"- **Source file:** {md(Path(self.source.path).name)}")
         return "\n".join(lines)
 
     def notes(self) -> str:
