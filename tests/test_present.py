@@ -1,0 +1,112 @@
+"""What readers see of a figure: rounding, bounds in words, escaping, charts.
+
+Values come from the seed source file (data/sources/kursk-incursion-2025.yaml); the
+expected strings are worked out by hand in each test.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import pytest
+
+from analysis import plots
+from analysis.derive import evaluate
+from analysis.errors import AnalysisError
+from analysis.notebook import Report, choose, md, unit_groups
+from analysis.present import bounds_text, number, value_text
+from analysis.sources import load_source
+
+
+@pytest.fixture(scope="module")
+def figures(seed_source_path):
+    return evaluate(load_source(seed_source_path))
+
+
+@pytest.mark.parametrize(("x", "kwargs", "text"), [
+    (Fraction(11000), {}, "11,000"),
+    (Fraction(90) / Fraction("2.589988110336"), {}, "34.7"),  # 34.749... mi²
+    (Fraction(9, 100), {"percent": True}, "9.0%"),
+    (Fraction(11, 81), {"percent": True}, "13.6%"),  # 11,000 / 81,000 = 13.580...%
+    (Fraction(320) / Fraction("30.4375"), {}, "10.5"),  # 10.513... months
+    (Fraction(1, 3), {}, "0.333"),
+    (math.inf, {}, "unbounded"),
+])
+def test_number_rounds_only_for_display(x, kwargs, text):
+    assert number(x, **kwargs) == text
+
+
+def test_bounds_follow_the_wording(figures):
+    assert bounds_text(figures["held_area"]) == "85 km² to 95 km²"  # about 90: ±5
+    assert bounds_text(figures["captured_area"]) == "at least 1,000 km² (no upper bound)"
+    assert bounds_text(figures["share_held"]) == "0.0% to 9.5%"  # 95 / 1000 at most
+    assert bounds_text(figures["nk_deaths_span"]) == "exact"
+    assert value_text(figures["launch"]) == "6 August 2024"
+    assert bounds_text(figures["nk_deployment"]) == "1 September 2024 to 30 November 2024"
+
+
+def test_md_escapes_markup_so_it_shows_as_typed():
+    assert md("<script>alert(1)</script>") == "&lt;script&gt;alert\\(1\\)&lt;/script&gt;"
+    assert md("*bold* _it_ [link](x) # h") == "\\*bold\\* \\_it\\_ \\[link\\]\\(x\\) \\# h"
+
+
+def test_choose_rejects_an_unknown_word():
+    assert choose("area_unit", "km2", ["km2", "mi2"]) == "km2"
+    with pytest.raises(AnalysisError, match=r"area_unit='acres': choose one of 'km2', 'mi2'"):
+        choose("area_unit", "acres", ["km2", "mi2"])
+
+
+def test_report_converts_areas_to_the_chosen_unit(seed_source_path):
+    rep = Report.load(seed_source_path, area_unit="mi2")
+    held = rep.area("held_area")
+    assert held.unit == "mi²"
+    assert held.value == Fraction(90) / Fraction("2.589988110336")  # exact, not a float
+    assert rep.value("held_area_mi2") == "34\\.7 mi²"  # Markdown-escaped for the page
+    with pytest.raises(AnalysisError, match="area_unit must be one of km2, mi2"):
+        Report.load(seed_source_path, area_unit="acres")
+
+
+def test_report_remembers_which_figures_it_used(seed_source_path, tmp_path):
+    import json
+
+    rep = Report.load(seed_source_path)
+    rep.value("share_held")
+    rep.bounds("nk_troops")
+    out = tmp_path / "figures.json"
+    rep.save_figures(str(out), {"area_unit": "km2"})
+    data = json.loads(out.read_text())
+    assert [f["id"] for f in data["figures"]] == ["nk_troops", "share_held"]  # source order
+    assert data["parameters"] == {"area_unit": "km2"}
+    with pytest.raises(AnalysisError, match="needs a figure 'no_such'"):
+        rep["no_such"]
+
+
+def test_tables_escape_nothing_twice_and_keep_every_row(seed_source_path):
+    rep = Report.load(seed_source_path)
+    frame = rep.table(["held_area", "share_held"])
+    assert list(frame["Value"]) == ["90 km²", "9.0%"]
+    assert list(frame["Wording / formula"]) == ["approximately", "held_area / captured_area"]
+    assert len(rep.audit_table()) == len(rep.findings) == 8
+
+
+def test_chart_is_svg_with_text_and_alt_text_names_every_value(figures):
+    fig, alt = plots.range_chart([figures["captured_area"], figures["held_area"]],
+                                 title="Ground", labels=["Captured", "Held"])
+    svg = plots.svg(fig)
+    assert svg.lstrip().startswith(("<?xml", "<svg"))
+    assert ">Captured<" in svg or "Captured" in svg  # svg.fonttype none keeps text as text
+    assert alt == ("Ground. Captured: 1,000 km², bounds at least 1,000 km² (no upper bound); "
+                   "Held: 90 km², bounds 85 km² to 95 km².")
+
+
+def test_chart_refuses_to_mix_units(figures):
+    with pytest.raises(ValueError, match="one chart, one unit"):
+        plots.range_chart([figures["held_area"], figures["nk_troops"]], title="x")
+
+
+def test_unit_groups_put_each_unit_in_its_own_chart(seed_source_path):
+    groups = dict(unit_groups(Report.load(seed_source_path)))
+    assert {r.id for r in groups["percent"]} >= {"share_held", "nk_killed_share"}
+    assert all(r.unit == "km²" for r in groups["km²"])
+    assert "date" not in groups
