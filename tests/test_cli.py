@@ -80,7 +80,7 @@ def test_figures_table_for_people(seed_source_path):
     result = invoke("figures", seed_source_path)
     assert result.exit_code == 0
     lines = {line.split()[0]: line for line in result.stdout.splitlines()[2:]}
-    assert "9.0%" in lines["share_held"] and "0.0% to 9.5%" in lines["share_held"]
+    assert "9.0%" in lines["share_held"] and "at most 9.5%" in lines["share_held"]
     assert "at least 1,000 km² (no upper bound)" in lines["captured_area"]
 
 

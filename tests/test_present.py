@@ -40,10 +40,17 @@ def test_number_rounds_only_for_display(x, kwargs, text):
 def test_bounds_follow_the_wording(figures):
     assert bounds_text(figures["held_area"]) == "85 km² to 95 km²"  # about 90: ±5
     assert bounds_text(figures["captured_area"]) == "at least 1,000 km² (no upper bound)"
-    assert bounds_text(figures["share_held"]) == "0.0% to 9.5%"  # 95 / 1000 at most
+    # 95 / 1000 at most; the lower bound 0 (85 / unbounded) goes without saying
+    assert bounds_text(figures["share_held"]) == "at most 9.5%"
+    # 1000 / 11500 at least; the cap of 100% (no more deaths than troops) goes unsaid
+    assert bounds_text(figures["nk_killed_share"]) == "at least 8.7%"
     assert bounds_text(figures["nk_deaths_span"]) == "exact"
+    assert bounds_text(figures["days_elapsed"]) == "exact, given the 'reported' reading of as_of"
     assert value_text(figures["launch"]) == "6 August 2024"
-    assert bounds_text(figures["nk_deployment"]) == "1 September 2024 to 30 November 2024"
+    # a season: shown as the range it is, not as its middle day
+    assert value_text(figures["nk_deployment"]) == "between 1 September 2024 and 30 November 2024"
+    assert bounds_text(figures["nk_deployment"]) == (
+        "a range; computed figures use its middle day, 16 October 2024")
 
 
 def test_md_escapes_markup_so_it_shows_as_typed():

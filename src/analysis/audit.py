@@ -85,8 +85,10 @@ def audit_checks(figures: Figures) -> list[Finding]:
     todo = [(c.id, c.expr, c.description, c.line, False) for c in source.checks]
     # at_most caps are relations the stated values must satisfy too; across the bounds
     # the cap itself enforces them, so only the stated values are checked
+    described = {f.id: f.description for f in source.figures}
     todo += [(f"{f.id}_at_most_{f.at_most}", f"{f.id} <= {f.at_most}",
-              f"{f.id} cannot exceed {f.at_most}", f.line, True)
+              f"{f.description}: no more than {_lower_first(described[f.at_most])}",
+              f.line, True)
              for f in source.figures if f.at_most]
     out = []
     for cid, expr, description, line, point_only in todo:
@@ -106,6 +108,10 @@ def audit_checks(figures: Figures) -> list[Finding]:
         out.append(Finding(cid, "check", verdict, description, expr, computed,
                            "exact comparison"))
     return out
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def audit(figures: Figures) -> list[Finding]:

@@ -262,6 +262,7 @@ class Result:
     format: str | None = None
     figure_kind: str = "quantity"  # "count" | "quantity" | "date"
     warnings: list[str] = field(default_factory=list)
+    readings: dict[str, str] = field(default_factory=dict)  # inputs read one way of several
 
     @property
     def is_date(self) -> bool:
@@ -571,7 +572,9 @@ def _derived_result(source, d: Derived, trees, deps, leaves, dim) -> Result:
     low, high = min(low, value), max(high, value)
     return Result(id=d.id, kind="derived", value=value / factor, low=norm(low / factor),
                   high=norm(high / factor), unit=unit, description=d.description,
-                  formula=d.formula, inputs=deps[d.id], format=d.format, warnings=warnings)
+                  formula=d.formula, inputs=deps[d.id], format=d.format, warnings=warnings,
+                  readings={lid: leaves[lid].reading for lid in leaf_ids
+                            if leaves[lid].reading})
 
 
 def _corner_bounds(d, trees, derived, leaves, leaf_ids):

@@ -20,7 +20,7 @@ from analysis.audit import Finding, audit
 from analysis.derive import Figures, Result, evaluate
 from analysis.errors import AnalysisError
 from analysis.estimate import QUALIFIERS
-from analysis.present import bounds_text, table_rows, value_text
+from analysis.present import bounds_text, number, table_rows, unit_label, value_text
 from analysis.sources import Source, load_source
 from analysis.units import convert
 
@@ -63,12 +63,22 @@ class Report:
             self.used.append(fid)
         return self.figures[fid]
 
+    def shown(self, fid: str) -> Result:
+        """A figure as the report shows it: a stated area in the report's area unit."""
+        r = self[fid]
+        return self.area(fid) if r.kind == "stated" and r.unit in AREA_UNITS.values() else r
+
     def value(self, fid: str) -> str:
         """The value as text, escaped for Markdown: '90 km²', '9.0%'."""
-        return md(value_text(self[fid]))
+        return md(value_text(self.shown(fid)))
+
+    def number(self, fid: str) -> str:
+        """The value without its unit, for a sentence that names the unit itself."""
+        r = self.shown(fid)
+        return md(number(r.value, percent=r.format == "percent"))
 
     def bounds(self, fid: str) -> str:
-        return md(bounds_text(self[fid]))
+        return md(bounds_text(self.shown(fid)))
 
     def area(self, stated_id: str) -> Result:
         """An area figure in the report's chosen unit (a converted copy where needed)."""
@@ -85,7 +95,8 @@ class Report:
     def table(self, ids: list[str]) -> pd.DataFrame:
         for fid in ids:
             self[fid]
-        rows = table_rows(self.figures, ids)
+        shown = {fid: self.shown(fid) for fid in ids}
+        rows = table_rows(shown, ids)
         rows.sort(key=lambda row: ids.index(row["id"]))
         frame = pd.DataFrame(rows, columns=["figure", "value", "bounds", "wording", "source"])
         frame.columns = ["Figure", "Value", "Bounds", "Wording / formula", "Source"]
@@ -135,7 +146,8 @@ class Report:
         lines.append(f"- **Publisher:** {md(m.publisher) if m.publisher else 'not named'}")
         lines.append(f"- **Address:** {md(m.url) if m.url else 'not given'}")
         if m.covers:
-            lines.append(f"- **Statements refer to:** {m.covers[0]} to {m.covers[1]}")
+            ends = [number(d) if d else "open" for d in m.covers]
+            lines.append(f"- **Statements refer to:** {ends[0]} to {ends[1]}")
         lines.append(f"- **Source file:** {md(Path(self.source.path).name)}")
         return "\n".join(lines)
 
@@ -200,7 +212,8 @@ def unit_groups(rep: Report, max_rows: int = 8) -> list[tuple[str, list[Result]]
             groups.setdefault((r.unit, r.format), []).append(r)
     out = []
     for (unit, fmt), results in groups.items():
-        label = "percent" if fmt == "percent" else (unit if unit != "dimensionless" else "ratio")
+        label = ("percent" if fmt == "percent"
+                 else unit_label(unit) if unit != "dimensionless" else "ratios")
         for i in range(0, len(results), max_rows):
             out.append((label, results[i:i + max_rows]))
     return out

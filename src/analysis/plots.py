@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display needed; notebooks show the SVG we hand them
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 from analysis.derive import Result  # noqa: E402
 from analysis.present import bounds_text, number, unit_label, value_text  # noqa: E402
@@ -56,36 +57,41 @@ def range_chart(results: list[Result], *, title: str, xlabel: str | None = None,
     scale = 100 if percent else 1
     labels = labels or [r.description for r in results]
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7.0, 0.55 * len(results) + 1.3))
+        rows = sum(_wrap(t).count("\n") + 1 for t in labels)
+        fig, ax = plt.subplots(figsize=(7.0, 0.3 * rows + 0.25 * len(results) + 1.2))
         finite_highs = [_val(r.high) * scale for r in results if math.isfinite(_val(r.high))]
         values = [float(r.value) * scale for r in results]
         right = max(finite_highs + values) * 1.15 or 1
+        finite_lows = [float(r.low) * scale for r in results if math.isfinite(_val(r.low))]
+        left = min([0.0, *finite_lows]) * 1.15  # a difference may run below zero
         for i, r in enumerate(results):
             y = len(results) - 1 - i
             color, marker = PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
-            lo = float(r.low) * scale if math.isfinite(_val(r.low)) else 0
+            lo = float(r.low) * scale if math.isfinite(_val(r.low)) else left
             hi = _val(r.high) * scale
             open_end = not math.isfinite(hi)
-            ax.hlines(y, lo, right if open_end else hi, color=color, linewidth=6, alpha=0.35)
+            ax.hlines(y, lo, right if open_end else hi, color=color, linewidth=9, alpha=0.4)
             if open_end:
                 ax.annotate("", xy=(right, y), xytext=(right * 0.97, y),
                             arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.5})
-            ax.plot(float(r.value) * scale, y, marker=marker, color=color, markersize=9,
+            ax.plot(float(r.value) * scale, y, marker=marker, color=color, markersize=7,
                     markeredgecolor="black", markeredgewidth=0.8, linestyle="none")
         ax.set_yticks(range(len(results)), [_wrap(t) for t in reversed(labels)])
-        ax.set_xlim(0, right)
+        ax.set_xlim(left, right)
         ax.set_ylim(-0.7, len(results) - 0.3)
         ax.set_xlabel(xlabel or ("percent" if percent else unit_label(unit) or "ratio"))
         ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
+        # round steps (1, 2, 5, 10 ...) so ticks read 0, 5, 10, 15, not 2.5, 7.5, 12
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
-            lambda v, _: f"{v:,.0f}" if v >= 10 or v == 0 else f"{v:g}"))
+            lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:g}"))
     alt = f"{title}. " + "; ".join(
         f"{lab}: {value_text(r) if not percent else number(r.value, percent=True)}, bounds "
         f"{bounds_text(r)}" for lab, r in zip(labels, results, strict=True)) + "."
     return fig, alt
 
 
-def _wrap(text: str, width: int = 34) -> str:
+def _wrap(text: str, width: int = 30) -> str:
     words, lines, line = text.split(), [], ""
     for w in words:
         if len(line) + len(w) + 1 > width and line:
@@ -94,7 +100,7 @@ def _wrap(text: str, width: int = 34) -> str:
         else:
             line = f"{line} {w}".strip()
     lines.append(line)
-    return "\n".join(lines[:3])
+    return "\n".join(lines)
 
 
 def svg(fig) -> str:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from fractions import Fraction
 
-from analysis.derive import Figures, Result
+from analysis.derive import Result
 
 UNIT_LABELS = {"dimensionless": "", "percent": "%", "day": "days", "week": "weeks",
                "month": "months", "year": "years", "troops / month": "troops a month",
@@ -57,21 +58,33 @@ def with_unit(x, r: Result) -> str:
 
 def value_text(r: Result) -> str:
     if r.is_date:
+        if r.low != r.high and r.kind == "stated":
+            return f"between {number(r.low)} and {number(r.high)}"
         return number(r.value)
     return with_unit(r.value, r)
 
 
 def bounds_text(r: Result) -> str:
-    """The bounds in words: '85 to 95 km²', 'at least 1,000 km²', 'exact'."""
+    """The bounds in words: '85 km² to 95 km²', 'at least 1,000 km² (no upper bound)',
+    'at most 9.5%' (a share whose lower bound is zero), 'exact'."""
     lo, hi = r.low, r.high
     if r.is_date:
         if lo == hi:
             return "exact date"
+        if r.kind == "stated":
+            return f"a range; computed figures use its middle day, {number(r.value)}"
         return f"{number(lo)} to {number(hi)}"
-    lo_ok = _finite(lo) and not (isinstance(lo, float) and lo == -math.inf)
+    lo_ok = _finite(lo)
     hi_ok = _finite(hi)
     if lo_ok and hi_ok and lo == hi:
+        if r.readings:
+            return "exact, given " + ", ".join(f"the '{name}' reading of {fid}"
+                                               for fid, name in r.readings.items())
         return "exact"
+    if lo_ok and hi_ok and lo == 0 and r.value != 0:
+        return f"at most {with_unit(hi, r)}"
+    if lo_ok and hi_ok and r.format == "percent" and hi == 1 and r.value != 1:
+        return f"at least {with_unit(lo, r)}"
     if lo_ok and hi_ok:
         return f"{with_unit(lo, r)} to {with_unit(hi, r)}"
     if lo_ok:
@@ -81,7 +94,14 @@ def bounds_text(r: Result) -> str:
     return "unbounded"
 
 
-def table_rows(figures: Figures, ids=None) -> list[dict]:
+def wording_text(r: Result) -> str:
+    """How the article put it: its qualifier, or which reading of an ambiguous figure."""
+    if r.reading:
+        return f"reading '{r.reading}'" + (f": {r.note}" if r.note else "")
+    return r.qualifier or ""
+
+
+def table_rows(figures: Mapping[str, Result], ids=None) -> list[dict]:
     """One row a figure, ready for a DataFrame or a text table."""
     rows = []
     for r in figures.values():
@@ -92,7 +112,7 @@ def table_rows(figures: Figures, ids=None) -> list[dict]:
             "figure": r.description,
             "value": value_text(r),
             "bounds": bounds_text(r),
-            "wording": r.qualifier or ("" if r.kind == "stated" else "derived"),
+            "wording": wording_text(r) if r.kind == "stated" else "derived",
             "source": (r.attributed_to or "") if r.kind == "stated" else r.formula,
         })
     return rows
