@@ -350,8 +350,9 @@ def test_check_dividing_by_zero_is_a_source_error():
                        + "checks:\n  - id: c\n    assert: 1 / a <= 2\n    description: z\n",
                        "t.yaml")
     f = evaluate(src)
-    with pytest.raises(SourceError):
-        run_check(src, f, "c", "1 / a <= 2", "z", 10, "default")
+    with pytest.raises(SourceError, match=r"check 'c'|figure 'c'") as info:
+        run_check(f, src.checks[0])
+    assert "cannot be evaluated at the stated values: division by zero" in str(info.value)
 
 
 # --- properties: corner bounds of monotone formulas ------------------------------------

@@ -16,6 +16,7 @@ from fractions import Fraction
 
 from analysis.derive import Figures, run_check
 from analysis.estimate import INF, half_unit
+from analysis.sources import Check
 from analysis.units import convert, dimensionality
 
 CONSISTENT = "consistent"
@@ -82,19 +83,17 @@ def audit_conversions(figures: Figures) -> list[Finding]:
 
 def audit_checks(figures: Figures) -> list[Finding]:
     source = figures.source
-    todo = [(c.id, c.expr, c.description, c.line, False) for c in source.checks]
+    todo = [(c, False) for c in source.checks]
     # at_most caps are relations the stated values must satisfy too; across the bounds
     # the cap itself enforces them, so only the stated values are checked
     described = {f.id: f.description for f in source.figures}
-    todo += [(f"{f.id}_at_most_{f.at_most}", f"{f.id} <= {f.at_most}",
-              f"{f.description}: no more than {_lower_first(described[f.at_most])}",
-              f.line, True)
+    todo += [(Check(id=f"{f.id}_at_most_{f.at_most}", expr=f"{f.id} <= {f.at_most}",
+                    description=f"{f.description}: no more than "
+                                f"{_lower_first(described[f.at_most])}", line=f.line), True)
              for f in source.figures if f.at_most]
     out = []
-    for cid, expr, description, line, point_only in todo:
-        r = run_check(source, figures, cid, expr, description, line, figures.policy)
-        if point_only:
-            r.certain = r.holds
+    for check, point_only in todo:
+        r = run_check(figures, check, point_only=point_only)
         if not r.holds:
             verdict = INCONSISTENT
         elif r.certain:
@@ -105,7 +104,7 @@ def audit_checks(figures: Figures) -> list[Finding]:
         if r.holds:
             computed += (" and across all bounds" if r.certain
                          else ", but not across all bounds")
-        out.append(Finding(cid, "check", verdict, description, expr, computed,
+        out.append(Finding(check.id, "check", verdict, check.description, check.expr, computed,
                            "exact comparison"))
     return out
 

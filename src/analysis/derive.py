@@ -291,6 +291,18 @@ def _ordinal_to_date(day) -> dt.date:
     return dt.date.fromordinal(int(math.floor(day + Fraction(1, 2))))
 
 
+@dataclass
+class _Model:
+    """What evaluation worked out once and a check reuses: the stated figures resolved
+    (by reading, policy and caps), the parsed formulas, their inputs and dimensions."""
+
+    leaves: dict
+    trees: dict
+    deps: dict
+    dims: dict
+    derived: dict
+
+
 class Figures(dict):
     """id -> Result, in source order, with the settings that produced them."""
 
@@ -299,6 +311,7 @@ class Figures(dict):
         self.source = source
         self.policy = policy
         self.readings = readings
+        self.model: _Model | None = None
 
     def to_json(self, ids=None) -> list[dict]:
         return [r.to_json() for r in self.values() if ids is None or r.id in ids]
@@ -392,6 +405,7 @@ def evaluate(source: Source, *, policy: str = "default",
         except FormulaError as exc:
             raise _in_file(source, d, exc) from None
         out[did] = _derived_result(source, d, trees, deps, leaves, dims[did])
+    out.model = _Model(leaves, trees, deps, dims, derived)
     return out
 
 
@@ -644,56 +658,50 @@ class CheckResult:
     right: object = None
 
 
-def run_check(source: Source, figures: Figures, check_id: str, expr: str, description: str,
-              line: int | None, policy: str) -> CheckResult:
-    """Evaluate a check at the point values and over every corner of the bounds."""
-    stated = {f.id: f for f in source.figures}
-    derived = {d.id: d for d in source.derived}
-
-    ctx = Check(id=check_id, expr=expr, description=description, line=line)
+def run_check(figures: Figures, check: Check, *, point_only: bool = False) -> CheckResult:
+    """Evaluate a check at the point values and, unless point_only, over every corner of
+    the bounds of the stated figures it rests on."""
+    source, m = figures.source, figures.model
     try:
-        tree = parse_formula(expr, allow_compare=True)
+        tree = parse_formula(check.expr, allow_compare=True)
         if not isinstance(tree.body, ast.Compare):
-            raise FormulaError(expr, "a check must compare two things, e.g. a <= b")
+            raise FormulaError(check.expr, "a check must compare two things, e.g. a <= b")
+        names = _names(tree)
+        for name in names:
+            if name not in m.dims:
+                close = difflib.get_close_matches(name, sorted(m.dims), n=1)
+                raise SourceError(source.path, f"the check names an unknown figure '{name}'",
+                                  line=check.line, figure=check.id, field="assert",
+                                  fix=f"did you mean '{close[0]}'?" if close
+                                  else "use ids of figures in this file")
+        _dims(tree, m.dims, check.expr)
     except FormulaError as exc:
-        raise _in_file(source, ctx, exc) from None
-    names = _names(tree)
-    for name in names:
-        if name not in stated and name not in derived:
-            raise SourceError(source.path, f"the check names an unknown figure '{name}'",
-                              line=line, figure=check_id, field="assert",
-                              fix="use ids of figures in this file")
-    leaves = {f.id: _resolve_leaf(f, policy, figures.readings.get(f.id)) for f in source.figures}
-    _apply_caps(source, leaves)
-    trees, deps = _parse_all(source, derived, stated)
-    trees["__check__"] = tree
-    deps["__check__"] = names
-    dims = {fid: ("date" if lf.is_date else dimensionality(lf.figure.unit))
-            for fid, lf in leaves.items()}
-    for did in _topological(source, derived, deps):
-        dims[did] = _dims(trees[did], dims, derived[did].formula)
+        raise _in_file(source, check, exc) from None
+    key = f"__check_{check.id}__"
+    trees, deps = {**m.trees, key: tree}, {**m.deps, key: names}
+    leaf_ids = leaves_of(key, deps, m.derived)
+
+    def holds_at(assignment, corner):
+        env = _make_env(trees, m.derived, m.leaves, dict(zip(leaf_ids, assignment, strict=True)),
+                        check.expr, corner)
+        return bool(env(key))
+
     try:
-        _dims(tree, dims, expr)
-    except FormulaError as exc:
-        raise _in_file(source, ctx, exc) from None
-    leaf_ids = leaves_of("__check__", deps, derived)
-    point = {lid: leaves[lid].value for lid in leaf_ids}
-    try:
-        holds = _make_env(trees, derived, leaves, point, expr, False)("__check__")
+        holds = holds_at([m.leaves[i].value for i in leaf_ids], False)
     except ArithmeticError as exc:
         raise SourceError(source.path, f"cannot be evaluated at the stated values: {exc}",
-                          line=line, figure=check_id, field="assert",
+                          line=check.line, figure=check.id, field="assert",
                           fix="check the inputs' values") from None
     certain = holds
-    if holds:
-        for combo in itertools.product(*[(leaves[i].low, leaves[i].high) for i in leaf_ids]):
+    if holds and not point_only:
+        for combo in itertools.product(*[(m.leaves[i].low, m.leaves[i].high)
+                                         for i in leaf_ids]):
             try:
-                ok = _make_env(trees, derived, leaves, dict(zip(leaf_ids, combo, strict=True)),
-                               expr, True)("__check__")
+                ok = holds_at(combo, True)
             except ArithmeticError:
                 ok = False
             if not ok:
                 certain = False
                 break
-    return CheckResult(id=check_id, description=description, expr=expr, holds=bool(holds),
-                       certain=bool(certain))
+    return CheckResult(id=check.id, description=check.description, expr=check.expr,
+                       holds=holds, certain=certain)
