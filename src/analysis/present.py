@@ -53,6 +53,8 @@ def with_unit(x, r: Result) -> str:
     pct = r.format == "percent"
     text = number(x, percent=pct)
     label = "" if pct else unit_label(r.unit)
+    if label == "%":
+        return text + label  # 14%, not 14 %
     return f"{text} {label}".strip()
 
 
