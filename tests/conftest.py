@@ -25,11 +25,16 @@ source:
   notes: ["A note with <img src=x onerror=alert(1)> in it"]
 figures:
   - id: crowd
-    description: "Crowd <script>alert('label')</script> at the *square*"
+    description: "Crowd <script>alert('label')</script> at the *square*, tickets $5 and $10"
     value: 2500
     unit: people
     qualifier: about
     attributed_to: "Police <b>spokesperson</b>"
+  - id: cost
+    description: "Cost between $\\frac and $ now"
+    value: 12
+    unit: USD
+    attributed_to: organisers
 derived:
   - id: crowd_share
     description: "Share <script>alert('derived')</script> of the town"

@@ -232,7 +232,7 @@ def _assert_reported(result, path, line, figure, field, problem, fix):
     if field is not None:
         assert f"field '{field}'" in message
     assert problem in message
-    assert fix in message
+    assert fix in message or fix[:1].upper() + fix[1:] in message  # may start a sentence
     assert len(message.strip().splitlines()) == 1  # one paragraph
 
 
@@ -272,7 +272,7 @@ def test_file_that_is_not_utf8(tmp_path):
         result = invoke(command, path)
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
         assert f"Error: {path}, line 7: is not UTF-8 text" in result.stderr
-        assert "save it as UTF-8" in result.stderr
+        assert "Save it as UTF-8" in result.stderr
 
 
 def test_impossible_calendar_date(tmp_path):
@@ -324,3 +324,9 @@ def test_script_label_stays_plain_text(tmp_path):
     from analysis.derive import evaluate
     from analysis.sources import load_source
     assert evaluate(load_source(path))["held_area"].description == label
+
+
+def test_check_reading_for_no_figure_is_a_usage_error(seed_source_path):
+    result = invoke("check", seed_source_path, "--reading", "as_off=article")
+    assert result.exit_code == 2
+    assert "--reading names as_off, which no checked file has as a figure" in result.stderr

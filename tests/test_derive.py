@@ -262,7 +262,7 @@ def test_the_unit_must_fit_the_formula():
     assert (err.figure, err.field) == ("s", "unit")
     assert "the formula gives an area, but the unit 'troops' is a headcount" in str(err)
     err = source_error(fig("a", 1, "km²"), der("s", "a * 2"))
-    assert "add a 'unit:'" in str(err)
+    assert "Add a 'unit:'" in str(err)
 
 
 def test_a_derived_figure_cannot_be_a_date():
@@ -428,3 +428,57 @@ def test_share_of_a_total_stays_in_its_domain(wn, wr, wk):
     r, n, rr = f["f"], f["n"], f["r"]
     assert 0 <= r.low <= r.value <= r.high <= 1
     assert r.low == n.low / (rr.high + n.low) and r.high == n.high / (rr.low + n.high)
+
+
+# --- limits at undefined corners (found in review) -----------------------------------
+
+
+def _derived(*formulas):
+    body = HEAD + fig("held", 90, "km²", "approximately") + fig("captured", 1000, "km²", "over")
+    body += fig("a", 5, "km") + fig("c", 5, "km", "up to")
+    body += "derived:\n" + "".join(
+        f"  - id: {fid}\n    formula: {formula}\n    description: x\n" + (
+            f"    unit: {unit}\n" if unit else "")
+        for fid, formula, unit in formulas)
+    return evaluate(parse_source(body, "t.yaml"))
+
+
+def test_a_derived_figure_that_cancels_back_to_its_input_keeps_its_bounds():
+    # held_again = captured - (captured - held) = held: exactly 85..95 km², although the
+    # corners with captured unbounded are inf - inf; the limit is taken, exactly
+    f = _derived(("lost", "captured - held", "km²"), ("held_again", "captured - lost", "km²"))
+    assert (f["held_again"].low, f["held_again"].high) == (85, 95)
+    assert isinstance(f["held_again"].low, Fraction)
+
+
+def test_share_lost_upper_bound_is_exactly_one_in_the_limit():
+    # (captured - held) / captured -> 1 as captured grows without bound
+    f = _derived(("share_lost", "(captured - held) / captured", None))
+    assert f["share_lost"].high == 1 and f["share_lost"].low == Fraction(905, 1000)
+
+
+def test_a_ratio_that_vanishes_in_the_limit_has_lower_bound_zero_not_a_sample_value():
+    f = _derived(("odd", "held / (captured - held) * captured / captured", None))
+    assert f["odd"].low == 0  # held / (inf - held) -> 0, not 8.5e-29
+
+
+@pytest.mark.parametrize(("formula", "low", "high"), [
+    ("a / c", 1, INF),  # c in [0, 5]: 5/5 = 1 at most c, and no bound as c -> 0+
+    ("a / (-c)", -INF, -1),  # the sign comes from the side c approaches 0 from
+    ("-a / c", -INF, -1),
+])
+def test_a_denominator_reaching_zero_gives_an_unbounded_side_with_the_right_sign(formula, low,
+                                                                                  high):
+    f = _derived(("z", formula, None))
+    assert (f["z"].low, f["z"].high) == (low, high)
+
+
+@pytest.mark.parametrize("formula", ["1e999", "1e999 * held / held", 'quantity(1e999, "km")'])
+def test_an_infinite_constant_is_rejected(formula):
+    with pytest.raises(SourceError, match="is not finite"):
+        _derived(("d", formula, "km²" if "held" in formula else None))
+
+
+def test_a_formula_too_long_to_read_is_rejected_not_a_recursion_error():
+    with pytest.raises(SourceError, match="longer than 1000 characters"):
+        _derived(("d", "+".join(["a / a"] * 5000), None))

@@ -486,3 +486,14 @@ def test_extract_never_fails_on_odd_text(pieces):
     text = "".join(pieces)
     for f in extract(text):
         assert 0 <= f.span[0] < f.span[1] <= len(text)
+
+
+def test_extract_does_not_create_a_missing_output_folder(tmp_path):
+    article = tmp_path / "a.txt"
+    article.write_text("Officials said about 90 square kilometers were flooded.\n",
+                       encoding="utf-8")
+    target = tmp_path / "no_such_folder" / "draft.yaml"
+    result = CliRunner().invoke(cli, ["extract", str(article), "-o", str(target)])
+    assert result.exit_code == 1
+    assert "the folder" in result.stderr and "does not exist; nothing was written" in result.stderr
+    assert not target.parent.exists()

@@ -117,3 +117,23 @@ def test_unit_groups_put_each_unit_in_its_own_chart(seed_source_path):
     assert {r.id for r in groups["percent"]} >= {"share_held", "nk_killed_share"}
     assert all(r.unit == "km²" for r in groups["km²"])
     assert "date" not in groups
+
+
+def test_narrow_bounds_on_decimals_print_apart():
+    # "about 2.50 mi²": half a unit of the last digit is 0.005, so 2.495 to 2.505;
+    # the usual two decimals would print "2.50 mi² to 2.50 mi²" and read as exact
+    from analysis.sources import parse_source
+
+    src = parse_source("source: {id: t, title: T}\nfigures:\n"
+                       "  - {id: a, value: 2.50, unit: sq mi, qualifier: about, "
+                       "description: x, attributed_to: y}\n", "t.yaml")
+    assert bounds_text(evaluate(src)["a"]) == "2.495 mi² to 2.505 mi²"
+
+
+def test_dollar_signs_in_a_label_stay_text_in_a_chart(figures):
+    # matplotlib reads $...$ as math; "$5 and $10" must print as typed, and a malformed
+    # pair must not break the chart
+    fig, _ = plots.range_chart([figures["held_area"]], title="Costs $5 and $10",
+                               labels=[r"between $\frac and $ now"])
+    svg = plots.svg(fig)
+    assert "$5 and $10" in svg and r"$\frac and $" in svg

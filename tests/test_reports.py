@@ -123,6 +123,28 @@ def test_pdf_has_pages_title_and_table_rows(built_project):
     assert "Source file: kursk-incursion-2025.yaml" in text  # no stray Markdown escapes
 
 
+@pytest.mark.parametrize(("name", "sentences"), [
+    ("kursk-km2", [
+        # 910 km² lost over 320 days = 86.56 km² a month; at least (1000 - 95) / 320 days
+        # = 86.08; a lower bound is never called "at least" the central value
+        "about <strong>86.6 km² a month</strong> (at least 86.1 km² a month (no upper bound))",
+        "About <strong>910 km²</strong> had been given up (at least 905 km² (no upper bound))",
+        # over 1,000 deaths in 3 months: at least 333.3 a month, 10.95 a day
+        "at least <strong>333 deaths a month</strong>, or at least <strong>11.0 a day</strong>",
+    ]),
+    ("kursk-mi2", [
+        # 910 km² = 351.35 mi²; a month: 351.35 / 10.513 = 33.42 mi², at least 33.24
+        "about <strong>33.4 mi² a month</strong> (at least 33.2 mi² a month (no upper bound))",
+        "still defending about <strong>34.7 mi²</strong>",
+    ]),
+])
+def test_report_sentences_state_values_and_bounds_right(built_project, name, sentences):
+    root, _ = built_project
+    page = _report(root, name, "html").read_text(encoding="utf-8")
+    for sentence in sentences:
+        assert sentence in page, sentence
+
+
 def test_mi2_report_shows_areas_in_square_miles_first(built_project):
     root, _ = built_project
     page = _report(root, "kursk-mi2", "html").read_text(encoding="utf-8")
@@ -139,6 +161,7 @@ def test_markup_in_titles_and_labels_shows_as_text(built_project):
     text = _pdf_text(_report(root, "source-zz-injected", "pdf"))
     assert "<script>alert('label')</script>" in text
     assert "Markup <script>alert('title')</script> & *stars* #heading $x$" in text
+    assert "tickets $5 and $10" in text  # and the chart built, despite matplotlib's $ math
 
 
 def test_figures_json_is_the_contract_with_the_engine_values(built_project):

@@ -132,7 +132,7 @@ def test_a_count_must_be_whole():
 def test_unknown_field_suggests_the_right_one():
     err = error_of(FIGURE + "    qualifer: about\n")
     assert (err.figure, err.field, err.line) == ("a", "qualifer", 10)
-    assert "did you mean 'qualifier'?" in str(err)
+    assert "Did you mean 'qualifier'?" in str(err)
 
 
 def test_unknown_section():
@@ -141,7 +141,7 @@ def test_unknown_section():
     err = info.value
     parse_error_text = str(err)
     assert err.line == 10 and "unknown section 'derive'" in parse_error_text
-    assert "did you mean 'derived'?" in parse_error_text
+    assert "Did you mean 'derived'?" in parse_error_text
 
 
 def test_a_date_range_needs_both_ends():
@@ -155,7 +155,7 @@ def test_low_after_high():
     err = error_of("  - id: d\n    kind: date\n    low: 2024-09-30\n    high: 2024-09-01\n"
                    "    description: x\n    attributed_to: y\n")
     assert (err.figure, err.field, err.line) == ("d", "low", 7)
-    assert "swap them" in str(err)
+    assert "Order them low <= value <= high" in str(err)
 
 
 def test_default_reading_must_exist():
@@ -178,7 +178,7 @@ def test_at_most_must_name_a_stated_figure():
 def test_unknown_domain_and_format():
     derived = "derived:\n  - id: s\n    formula: a / a\n    description: x\n"
     err = error_of(FIGURE + derived + "    domain: shares\n")
-    assert (err.figure, err.field) == ("s", "domain") and "did you mean 'share'?" in str(err)
+    assert (err.figure, err.field) == ("s", "domain") and "Did you mean 'share'?" in str(err)
     err = error_of(FIGURE + derived + "    format: percentage\n")
     assert (err.figure, err.field) == ("s", "format")
 
@@ -241,5 +241,47 @@ def test_malformed_yaml_names_the_line_where_the_problem_starts():
 
 def test_suggestion_is_not_followed_by_a_stray_full_stop():
     err = error_of(FIGURE + "    qualifer: about\n")
-    assert "did you mean 'qualifier'?." not in str(err)
-    assert str(err).endswith("did you mean 'qualifier'?")
+    assert "Did you mean 'qualifier'?." not in str(err)
+    assert str(err).endswith("Did you mean 'qualifier'?")
+
+
+# --- bounds that contradict themselves (found in review) ------------------------------
+
+
+def test_a_value_outside_its_own_bounds_is_rejected():
+    err = error_of(FIGURE.replace("    value: 90\n", "    value: 10\n    low: 20\n    high: 30\n"))
+    assert (err.figure, err.field) == ("a", "low")
+    assert "low (20) is above value (10)" in str(err)
+
+
+def test_a_qualifier_beside_explicit_bounds_is_rejected():
+    err = error_of(FIGURE + "    low: 80\n    high: 95\n    qualifier: over\n")
+    assert (err.figure, err.field) == ("a", "qualifier")
+    assert "both a qualifier ('over') and explicit low/high bounds" in str(err)
+
+
+def test_a_reading_with_its_bounds_reversed_is_rejected():
+    body = FIGURE.replace("    value: 90\n", "") + (
+        "    readings:\n      r:\n        low: 7\n        high: 3\n")
+    err = error_of(body)
+    assert err.figure == "a" and "reading 'r': low (7) is above high (3)" in str(err)
+
+
+def test_format_percent_needs_a_dimensionless_unit():
+    # a share in unit percent is already 14, not 0.14: showing it as a percentage would
+    # multiply it by 100 a second time
+    derived = ("derived:\n  - id: s\n    formula: a / a\n    description: x\n"
+               "    unit: percent\n    format: percent\n")
+    err = error_of(FIGURE + derived)
+    assert (err.figure, err.field) == ("s", "format")
+
+
+def test_a_number_given_as_a_range_has_its_middle_as_the_point():
+    # "between 80 and 100 km²": bounds as printed, point (80 + 100) / 2 = 90
+    from analysis.derive import evaluate
+
+    src = parse(FIGURE.replace("    value: 90\n", "    low: 80\n    high: 100\n"))
+    r = evaluate(src)["a"]
+    assert (r.value, r.low, r.high) == (90, 80, 100)
+    err = error_of(FIGURE.replace("    value: 90\n", "    low: 80\n"))
+    assert (err.figure, err.field) == ("a", "value")

@@ -87,12 +87,13 @@ def check(sources, policy, readings, strict, as_json, against):
     chosen = _readings(readings)
     failed = inconsistent = False
     report = []
+    used: set[str] = set()
     for path in sources:
         try:
             source = load_source(path)
-            figures = evaluate(source, policy=policy,
-                               readings={k: v for k, v in chosen.items()
-                                         if any(f.id == k for f in source.figures)})
+            mine = {k: v for k, v in chosen.items() if any(f.id == k for f in source.figures)}
+            used |= set(mine)
+            figures = evaluate(source, policy=policy, readings=mine)
             findings = audit(figures)
             missing = missing_figures(source, read_article(against)) if against else []
         except AnalysisError as exc:
@@ -120,6 +121,10 @@ def check(sources, policy, readings, strict, as_json, against):
                 click.echo(f"   MISSING {line}")
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    unused = sorted(set(chosen) - used)
+    if unused and not failed:
+        raise UsageError(f"--reading names {', '.join(unused)}, which no checked file has "
+                         "as a figure; check the spelling")
     if failed or (strict and inconsistent):
         sys.exit(1)
 

@@ -43,6 +43,7 @@ FUNCTIONS = {
 }
 COMPARISONS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "=="}
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+MAX_FORMULA_CHARS = 1000
 _MAX_CORNER_INPUTS = 16  # 2**16 corners is still fast; beyond that the file is odd
 _MAX_GRID = 3**7
 
@@ -63,10 +64,15 @@ def _describe(node: ast.AST) -> str:
 
 def parse_formula(text: str, *, allow_compare: bool = False) -> ast.Expression:
     """Parse and vet a formula; FormulaError names the first forbidden construct."""
+    if len(text) > MAX_FORMULA_CHARS:
+        raise FormulaError(text[:60] + "...", f"is longer than {MAX_FORMULA_CHARS} characters; "
+                           "split it into derived figures that build on each other")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise FormulaError(text, f"is not a formula ({exc.msg})") from None
+    except (RecursionError, MemoryError):
+        raise FormulaError(text, "is nested too deeply") from None
     _vet(tree.body, text, allow_compare=allow_compare, top=True)
     return tree
 
@@ -79,6 +85,8 @@ def _vet(node, text, *, allow_compare, top=False, const_ok=False):
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, int | float | str):
             raise FormulaError(text, f"the constant {node.value!r} is not allowed")
+        if isinstance(node.value, float) and not math.isfinite(node.value):
+            raise FormulaError(text, f"the number {node.value!r} is not finite")
         if isinstance(node.value, str) and not const_ok:
             raise FormulaError(text, 'text is only allowed as a unit, in quantity(366, "day")')
         return
@@ -213,9 +221,6 @@ def _eval(node, env, text, *, corner: bool):
         if op is ast.Mult:
             return norm(a * b)
         if b == 0:
-            if corner and a != 0:
-                # at the edge of an input's bounds: the quotient grows without limit
-                return math.copysign(INF, a)
             raise ArithmeticError("division by zero")
         return norm(a / b)
     if isinstance(node, ast.Call):
@@ -593,7 +598,7 @@ def _derived_result(source, d: Derived, trees, deps, leaves, dim) -> Result:
 
 def _corner_bounds(d, trees, derived, leaves, leaf_ids):
     choices = [(leaves[i].low, leaves[i].high) for i in leaf_ids]
-    values = [_at_corner(d, trees, derived, leaves, leaf_ids, combo)
+    values = [_at_corner(d, trees, derived, leaves, leaf_ids, combo, choices)
               for combo in itertools.product(*choices)]
     low, high = min(values), max(values)
     widened = False
@@ -617,13 +622,20 @@ def _corner_bounds(d, trees, derived, leaves, leaf_ids):
     return low, high, widened
 
 
-_BIG = Fraction(10) ** 30  # stands in for an unbounded input where inf/inf is undefined
+_BIG = Fraction(10) ** 30  # how far towards a corner the limit is approached
+_STEP = 10**6  # the second, closer approach, for the extrapolation
+_SNAP = 10**12  # largest denominator of a limit snapped to an exact fraction
 
 
-def _at_corner(d, trees, derived, leaves, leaf_ids, combo):
-    """The formula at one corner. Where infinity makes it undefined ((c - h) / c with c
-    unbounded), take the limit numerically: evaluate with the unbounded inputs at a
-    huge value and at a million times that; a result that keeps growing is unbounded."""
+def _at_corner(d, trees, derived, leaves, leaf_ids, combo, box):
+    """The formula at one corner of the box of its inputs' bounds.
+
+    Where the corner itself is undefined (c - h) / c with c unbounded, or a / c with c
+    reaching 0, take the limit from inside the box, exactly: evaluate at points that
+    approach the corner (an unbounded input at M and M * 10^6, a finite one moved
+    inwards by its width / M), extrapolate the two to the corner, and snap the result
+    to the nearest simple fraction (the limits of these formulas are). A value that
+    grows a million-fold between the two approaches is unbounded."""
     def at(assign):
         return _make_env(trees, derived, leaves, dict(zip(leaf_ids, assign, strict=True)),
                          d.formula, True)(d.id)
@@ -631,17 +643,29 @@ def _at_corner(d, trees, derived, leaves, leaf_ids, combo):
     try:
         return at(combo)
     except ArithmeticError:
-        if not any(isinstance(c, float) and math.isinf(c) for c in combo):
-            raise
+        pass
 
-    def big(scale):
-        return [math.copysign(1, c) * _BIG * scale if isinstance(c, float) and math.isinf(c)
-                else c for c in combo]
+    def approach(m):
+        out = []
+        for c, (lo, hi) in zip(combo, box, strict=True):
+            if isinstance(c, float) and math.isinf(c):
+                out.append(m if c > 0 else -m)
+            elif isinstance(lo, Fraction) and isinstance(hi, Fraction) and lo != hi:
+                out.append(c + (hi - lo) / m if c == lo else c - (hi - lo) / m)
+            elif isinstance(hi, float) and c == lo:  # [lo, inf): step inwards by one unit
+                out.append(c + Fraction(1) / m * max(abs(c), 1))
+            elif isinstance(lo, float) and c == hi:
+                out.append(c - Fraction(1) / m * max(abs(c), 1))
+            else:
+                out.append(c)
+        return out
 
-    v1, v2 = at(big(1)), at(big(10**6))
-    if abs(v2) > 1000 * max(abs(v1), 1):
+    v1, v2 = at(approach(_BIG)), at(approach(_BIG * _STEP))
+    if abs(v2) > _STEP / 1000 * max(abs(v1), 1):
         return math.copysign(INF, v2)
-    return v2
+    # v(M) = L + k / M + ...: two approaches cancel the k / M term
+    limit = (v2 * _STEP - v1) / (_STEP - 1)
+    return Fraction(limit).limit_denominator(_SNAP)
 
 
 # --- checks -----------------------------------------------------------------------

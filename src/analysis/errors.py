@@ -41,6 +41,7 @@ class SourceError(AnalysisError, ValueError):
         parts.append(self.problem.rstrip(".") + ".")
         if self.fix:
             fix = self.fix.rstrip(".")
+            fix = fix[:1].upper() + fix[1:]  # a new sentence
             parts.append(fix if fix.endswith(("?", "!")) else fix + ".")
         return " ".join(parts)
 

@@ -269,6 +269,11 @@ def write_atomic(path: str | Path, text: str, *, force: bool = False) -> None:
     """Write a draft through the project's one atomic writer (analysis.publish), so a
     reader never sees half a file. Without force an existing file is left as it is."""
     refuse_existing(path, force=force)
+    folder = Path(path).parent
+    if not folder.is_dir():
+        # a mistyped folder would otherwise hold a draft that nobody reviews
+        raise IntakeError(str(path), f"the folder {folder} does not exist; nothing was written",
+                          "create it first, or check the -o path")
     atomic_write(Path(path), text.encode("utf-8"))
 
 

@@ -49,9 +49,9 @@ def unit_label(unit: str) -> str:
     return UNIT_LABELS.get(unit, unit)
 
 
-def with_unit(x, r: Result) -> str:
+def with_unit(x, r: Result, digits: int | None = None) -> str:
     pct = r.format == "percent"
-    text = number(x, percent=pct)
+    text = number(x, percent=pct, digits=digits)
     label = "" if pct else unit_label(r.unit)
     if label == "%":
         return text + label  # 14%, not 14 %
@@ -88,12 +88,25 @@ def bounds_text(r: Result) -> str:
     if lo_ok and hi_ok and r.format == "percent" and hi == 1 and r.value != 1:
         return f"at least {with_unit(lo, r)}"
     if lo_ok and hi_ok:
-        return f"{with_unit(lo, r)} to {with_unit(hi, r)}"
+        digits = _digits_apart(lo, hi, r.format == "percent")
+        return f"{with_unit(lo, r, digits)} to {with_unit(hi, r, digits)}"
     if lo_ok:
         return f"at least {with_unit(lo, r)} (no upper bound)"
     if hi_ok:
         return f"at most {with_unit(hi, r)}"
     return "unbounded"
+
+
+def _digits_apart(lo, hi, percent: bool) -> int | None:
+    """Enough decimals that two different bounds do not print alike ('2.495 to 2.505',
+    not '2.50 to 2.50'); None keeps the usual rounding."""
+    if number(lo, percent=percent) != number(hi, percent=percent):
+        return None
+    for digits in range(1, 10):
+        if number(lo, percent=percent, digits=digits) != number(hi, percent=percent,
+                                                                 digits=digits):
+            return digits
+    return None
 
 
 def wording_text(r: Result) -> str:

@@ -376,6 +376,20 @@ def _parse_meta(ctx, doc) -> SourceMeta:
     )
 
 
+def _check_order(ctx, node, *, figure, where, low, value, high, qualifier=None):
+    """low <= value <= high, and no qualifier beside explicit bounds (which would win)."""
+    if (low is not None or high is not None) and qualifier is not None:
+        raise ctx.error(f"{where} has both a qualifier ('{qualifier}') and explicit low/high "
+                        "bounds", node=node, key="qualifier", figure=figure, field="qualifier",
+                        fix="keep the qualifier and drop low/high (the policy gives the bounds), "
+                            "or keep the bounds and drop the qualifier")
+    ends = [(n, v) for n, v in (("low", low), ("value", value), ("high", high)) if v is not None]
+    for (n1, v1), (n2, v2) in zip(ends, ends[1:], strict=False):
+        if v1 > v2:
+            raise ctx.error(f"{where}: {n1} ({v1}) is above {n2} ({v2})", node=node, key=n1,
+                            figure=figure, field=n1, fix="order them low <= value <= high")
+
+
 def _parse_reading(ctx, name, node, *, figure, is_date):
     _check_fields(ctx, node, READING_FIELDS, what=f"reading '{name}'", figure=figure)
     r = Reading(name=str(name), note=_text(ctx, node, "note", figure=figure, required=False))
@@ -393,6 +407,8 @@ def _parse_reading(ctx, name, node, *, figure, is_date):
     if r.value is None and (r.low is None or r.high is None):
         raise ctx.error(f"reading '{name}' needs a 'value', or both 'low' and 'high'", node=node,
                         figure=figure, field=f"readings.{name}", fix="add them")
+    _check_order(ctx, node, figure=figure, where=f"reading '{name}'", low=r.low, value=r.value,
+                 high=r.high, qualifier=r.qualifier)
     return r
 
 
@@ -448,15 +464,14 @@ def _parse_figure(ctx, node, seen) -> Figure:
                             node=node, key="default_reading", figure=fid,
                             field="default_reading", fix=_suggest(fig.default_reading,
                                                                   fig.readings))
-    elif fig.value is None and not (is_date and fig.low is not None and fig.high is not None):
+    elif fig.value is None and not (fig.low is not None and fig.high is not None):
         raise ctx.error("missing required field 'value'", node=node, figure=fid, field="value",
-                        fix="add 'value: ...'" + (" or both 'low' and 'high'" if is_date else ""))
-    if is_date and (fig.low is None) != (fig.high is None):
-        raise ctx.error("a date range needs both 'low' and 'high'", node=node, figure=fid,
+                        fix="add 'value: ...', or both 'low' and 'high'")
+    if fig.value is None and (fig.low is None) != (fig.high is None):
+        raise ctx.error("a range needs both 'low' and 'high'", node=node, figure=fid,
                         field="low" if fig.low is None else "high", fix="add the missing end")
-    if fig.low is not None and fig.high is not None and fig.low > fig.high:
-        raise ctx.error(f"low ({fig.low}) is after high ({fig.high})", node=node, key="low",
-                        figure=fid, field="low", fix="swap them")
+    _check_order(ctx, node, figure=fid, where="the figure", low=fig.low, value=fig.value,
+                 high=fig.high, qualifier=fig.qualifier)
     for pnode in node.get("printed") or []:
         _check_fields(ctx, pnode, PRINTED_FIELDS, what="a printed conversion", figure=fid)
         value, written = _number(ctx, pnode, "value", figure=fid)
@@ -505,6 +520,11 @@ def _parse_derived(ctx, node, seen) -> Derived:
     fid = _id(ctx, node, seen, what="a derived figure")
     _check_fields(ctx, node, DERIVED_FIELDS, what=f"derived figure '{fid}'", figure=fid)
     fmt = node.get("format")
+    if fmt == "percent" and node.get("unit") not in (None, "dimensionless"):
+        raise ctx.error("format: percent shows a dimensionless share (0.09) as 9%; this "
+                        f"figure's unit is {node.get('unit')!r}", node=node, key="format",
+                        figure=fid, field="format",
+                        fix="use unit: dimensionless with format: percent, or unit: percent alone")
     if fmt not in (None, "percent"):
         raise ctx.error(f"unknown format {fmt!r}", node=node, key="format", figure=fid,
                         field="format", fix="use 'percent' or leave it out")
