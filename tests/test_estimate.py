@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from analysis.estimate import (
     INF,
     QUALIFIERS,
-    Estimate,
     bounds_for,
     half_unit,
     norm,
@@ -101,19 +100,6 @@ def test_unknown_policy_is_refused():
         bounds_for(Fraction(1), "about", policy="loose")
 
 
-def test_estimate_rejects_a_point_outside_its_bounds():
-    with pytest.raises(ValueError, match="outside its bounds"):
-        Estimate(Fraction(10), Fraction(11), Fraction(12), "km²")
-
-
-def test_estimate_reports_unbounded_sides_as_none():
-    e = Estimate(Fraction(1000), Fraction(1000), INF, "km²")
-    assert e.low_or_none == 1000 and e.high_or_none is None and not e.exact
-    e = Estimate(Fraction(5), -INF, Fraction(5), "km²")
-    assert e.low_or_none is None
-    assert Estimate(Fraction(3), Fraction(3), Fraction(3), "month").exact
-
-
 def test_to_float_and_norm():
     assert to_float(None) is None and to_float(INF) is None and to_float(-INF) is None
     assert to_float(Fraction(9, 100)) == 0.09
@@ -141,7 +127,6 @@ def test_point_lies_within_its_bounds(written, qualifier, policy):
     low, high = bounds_for(value, qualifier, policy=policy, written=written)
     assert low <= value <= high
     assert low >= 0  # the policy never takes a positive figure below zero
-    Estimate(value, low, high, "km²")  # constructible: the invariant holds
 
 
 @settings(max_examples=200, deadline=None)

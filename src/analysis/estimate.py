@@ -1,4 +1,4 @@
-"""A figure as a point with honest bounds, and the one place qualifiers become bounds.
+"""The one place qualifiers become bounds, and exact arithmetic with unbounded sides.
 
 Arithmetic is exact: magnitudes are Fractions. An unbounded side is +/-infinity
 while computing (a float inf, which Python orders and combines with Fractions as
@@ -8,7 +8,6 @@ expected) and `None` when reported.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
@@ -106,32 +105,6 @@ def norm(x):
             return x
         return Fraction(x)
     return x
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A value with bounds in a unit. low/high are Fractions or +/-inf."""
-
-    value: Fraction
-    low: Fraction | float
-    high: Fraction | float
-    unit: str
-
-    def __post_init__(self):
-        if not (self.low <= self.value <= self.high):
-            raise ValueError(f"point {self.value} outside its bounds [{self.low}, {self.high}]")
-
-    @property
-    def low_or_none(self) -> Fraction | None:
-        return None if self.low == -INF else self.low
-
-    @property
-    def high_or_none(self) -> Fraction | None:
-        return None if self.high == INF else self.high
-
-    @property
-    def exact(self) -> bool:
-        return self.low == self.value == self.high
 
 
 def to_float(x) -> float | None:
