@@ -330,3 +330,12 @@ def test_check_reading_for_no_figure_is_a_usage_error(seed_source_path):
     result = invoke("check", seed_source_path, "--reading", "as_off=article")
     assert result.exit_code == 2
     assert "--reading names as_off, which no checked file has as a figure" in result.stderr
+
+
+def test_every_command_is_documented_in_the_readme(repo_root):
+    from analysis.cli import cli
+
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    for name, command in cli.commands.items():
+        assert f"analysis {name}" in readme, f"README does not show `analysis {name}`"
+        assert command.help and "Example:" in command.help, f"{name} has no Example: block"
