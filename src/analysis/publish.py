@@ -250,6 +250,15 @@ tr{border-bottom:2px solid #999;padding:.5rem 0}td{border:0;padding:.1rem 0}}
 """
 
 
+def _readable_time(iso: str) -> str:
+    """'2026-11-25T16:00:36+00:00' -> '25 Nov 2026, 16:00 UTC'; anything else as it is."""
+    try:
+        t = _dt.datetime.fromisoformat(iso).astimezone(_dt.UTC)
+    except (TypeError, ValueError):
+        return iso
+    return t.strftime("%-d %b %Y, %H:%M UTC")
+
+
 def index_html(manifest: dict, generated: str) -> str:
     """A self-contained page listing every report in the manifest. All text is escaped."""
     e = html.escape
@@ -283,7 +292,8 @@ def index_html(manifest: dict, generated: str) -> str:
             status_text = e(status_text)
         built = entry.get("built") or ""
         duration = entry.get("duration")
-        when = e(built) + (f" ({duration:.1f} s)" if isinstance(duration, int | float) else "")
+        when = e(_readable_time(built)) + (
+            f" ({duration:.1f} s)" if isinstance(duration, int | float) else "")
         rows.append(
             f"<tr><td><strong>{e(entry.get('title') or name)}</strong><br>"
             f"<code>{e(name)}</code></td>"
@@ -295,7 +305,8 @@ def index_html(manifest: dict, generated: str) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>Reports</title><style>{_CSS}</style></head><body>"
-        f"<h1>Reports</h1><p>Generated {e(generated)} by <code>analysis build</code>.</p>"
+        f"<h1>Reports</h1><p>Generated {e(_readable_time(generated))} by "
+        "<code>analysis build</code>.</p>"
         "<table><thead><tr><th>Report</th><th>Parameters</th><th>Formats</th>"
         f"<th>Built</th><th>Status</th></tr></thead><tbody>\n{body}\n</tbody></table>"
         "</body></html>\n"
