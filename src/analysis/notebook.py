@@ -106,9 +106,6 @@ class Report:
                 frame.at[row.Index, "Source"] = "computed"
         return _plain(frame)
 
-    def all_table(self) -> pd.DataFrame:
-        return self.table(list(self.figures))
-
     def audit_table(self) -> pd.DataFrame:
         rows = [{"Check": f.description, "Verdict": f.verdict, "What was checked": f.stated,
                  "Computed": f.computed, "Tolerance": f.tolerance} for f in self.findings]
@@ -124,6 +121,14 @@ class Report:
     @property
     def inconsistent(self) -> list[Finding]:
         return [f for f in self.findings if not f.ok]
+
+    def audit_summary(self) -> str:
+        """One Markdown line: how many checks are consistent, and which are not."""
+        bad = self.inconsistent
+        text = f"**{len(self.findings) - len(bad)} of {len(self.findings)} checks are consistent.**"
+        if bad:
+            text += " Inconsistent: " + ", ".join(md(f.description) for f in bad) + "."
+        return text
 
     def policy_table(self) -> pd.DataFrame:
         family_text = {
@@ -176,11 +181,6 @@ def show(frame: pd.DataFrame) -> None:
     from IPython.display import HTML, display
 
     display(HTML(frame.to_html(index=False, border=0, escape=True, classes="figures")))
-
-
-def readings_from(as_of_reading: str) -> dict[str, str]:
-    """The main report's as-of parameter as a readings choice."""
-    return {"as_of": as_of_reading} if as_of_reading else {}
 
 
 def locate(path: str | Path) -> Path:
