@@ -115,7 +115,7 @@ def floor_and_render(project: Path, reports) -> tuple[float, float, float, list[
     """Sum of bare kernel runs, and in-process render times (HTML, PDF) per report."""
     import papermill
 
-    from analysis import render
+    from analysis.reports import render
 
     kernel, html_t, pdf_t = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -144,7 +144,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "src"))
-    from analysis.reportlist import load_report_list
+    from analysis.reports.reportlist import load_report_list
 
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="analysis-bench-") as tmp:
@@ -161,7 +161,8 @@ def main() -> None:
         _, peak = timed_with_peak_memory([*ANALYSIS, "build", "--force"], project)
         d = min(timed([*ANALYSIS, "build"], project) for _ in range(3))
         # The same through the library: what the command costs beyond `import analysis.cli`.
-        lib = ("import sys; from analysis.build import build, find_root, make_reporter; "
+        lib = ("import sys; from analysis.reports.build import build, find_root; "
+               "from analysis.reports.progress import make_reporter; "
                "sys.exit(build(find_root(), force={}, reporter=make_reporter(True)).exit_code)")
         c_lib = min(timed([sys.executable, "-c", lib.format(True)], project) for _ in "ab")
         d_lib = min(timed([sys.executable, "-c", lib.format(False)], project) for _ in "abc")

@@ -50,7 +50,7 @@ def built_project(tmp_path_factory):
     with one extra source file full of markup. Returns (root, summary)."""
     import shutil
 
-    from analysis.build import build
+    from analysis.reports.build import build
 
     root = tmp_path_factory.mktemp("project")
     for name in ("data", "notebooks"):

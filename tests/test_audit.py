@@ -4,9 +4,9 @@ from fractions import Fraction
 
 import pytest
 
-from analysis.audit import CONSISTENT, INCONSISTENT, WITHIN_BOUNDS, audit, audit_conversions
-from analysis.derive import evaluate
-from analysis.sources import load_source, parse_source
+from analysis.figures.audit import CONSISTENT, INCONSISTENT, WITHIN_BOUNDS, audit, audit_conversions
+from analysis.figures.derive import evaluate
+from analysis.figures.source import load_source, parse_source
 
 HEAD = "source:\n  id: t\n  title: T\nfigures:\n"
 

@@ -16,12 +16,16 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from analysis import build as build_mod
-from analysis.build import Reporter, build, cache_key, status, stripped_notebook
 from analysis.cli import cli
 from analysis.errors import UsageError
-from analysis.publish import read_manifest
-from analysis.reportlist import (
+from analysis.reports import build as build_mod
+from analysis.reports import cache as cache_mod
+from analysis.reports import runners as runners_mod
+from analysis.reports.build import build, status
+from analysis.reports.cache import cache_key, stripped_notebook
+from analysis.reports.progress import Reporter
+from analysis.reports.publish import read_manifest
+from analysis.reports.reportlist import (
     ParameterError,
     ReportListError,
     load_report_list,
@@ -43,9 +47,9 @@ if delay_env:
 data = yaml.safe_load(open(source))
 figs = [{"id": k, "value": v * scale} for k, v in sorted(data["figures"].items())]
 print(figs)
-if figures_out:
+if figures_out:  # the figures it used, and (optionally) the source it read, for the title
     with open(figures_out, "w") as f:
-        json.dump(figs, f)'''
+        json.dump({"figures": figs, "source": data.get("source")}, f)'''
 
 REPORTS_YAML = """\
 formats: [ipynb]
@@ -112,6 +116,7 @@ class Recorder(Reporter):
 def stable_code(monkeypatch):
     """Other engineers edit src/analysis while tests run; pin the package hash."""
     monkeypatch.setattr(build_mod, "code_hash", lambda: "pinned-for-tests")
+    monkeypatch.setattr(cache_mod, "code_hash", lambda: "pinned-for-tests")
 
 
 def run(root, *names, **kw):
@@ -194,7 +199,7 @@ def test_overrides_are_yaml_scalars():
 def test_bad_parameter_is_a_usage_error_before_any_kernel(tmp_path, monkeypatch, override,
                                                           expected):
     root = make_project(tmp_path)
-    monkeypatch.setattr(build_mod, "run_task", lambda *a, **k: pytest.fail("kernel started"))
+    monkeypatch.setattr(runners_mod, "run_task", lambda *a, **k: pytest.fail("kernel started"))
     monkeypatch.chdir(root)
     result = CliRunner().invoke(cli, ["build", "main", "-p", override])
     assert result.exit_code == 2, result.output
@@ -280,8 +285,8 @@ def test_cache_skips_unchanged_and_rebuilds_exactly_what_changed(tmp_path, stabl
 def test_key_covers_parameters_code_versions_and_with_code(tmp_path):
     root = make_project(tmp_path)
     report = build_mod.plan(root, ["main"])[0]
-    inputs, _ = build_mod.input_hashes(report, root)
-    env = build_mod.environment()
+    inputs, _ = cache_mod.input_hashes(report, root)
+    env = cache_mod.environment()
     key = cache_key(report, inputs, "code", env, False)
     assert set(env) == {"python", "analysis", "papermill", "nbconvert", "nbclient"}
     variants = [
@@ -297,13 +302,13 @@ def test_key_covers_parameters_code_versions_and_with_code(tmp_path):
 
 def test_code_hash_changes_when_a_package_file_changes(tmp_path, monkeypatch):
     pkg = tmp_path / "analysis"
-    (pkg / "templates").mkdir(parents=True)
-    (pkg / "build.py").write_text("x = 1\n")
-    (pkg / "templates" / "t.css").write_text("a{}\n")
-    monkeypatch.setattr(build_mod, "__file__", str(pkg / "build.py"))
-    first = build_mod.code_hash()
-    (pkg / "templates" / "t.css").write_text("a{color:red}\n")
-    assert build_mod.code_hash() != first
+    (pkg / "reports" / "templates").mkdir(parents=True)
+    (pkg / "reports" / "cache.py").write_text("x = 1\n")
+    (pkg / "reports" / "templates" / "t.css").write_text("a{}\n")
+    monkeypatch.setattr(cache_mod, "__file__", str(pkg / "reports" / "cache.py"))
+    first = cache_mod.code_hash()
+    (pkg / "reports" / "templates" / "t.css").write_text("a{color:red}\n")
+    assert cache_mod.code_hash() != first
 
 
 # --- outputs ------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def test_figures_json_has_exactly_the_contract_keys(seed_source_path):
 
 def test_figures_json_values(seed_source_path):
     objs = figures_json(seed_source_path)
-    # the architecture note's own example
+    # the example in docs/architecture.md
     assert objs["share_held"] == {
         "id": "share_held", "kind": "derived", "value": 0.09, "low": 0.0, "high": 0.095,
         "unit": "dimensionless", "formula": "held_area / captured_area",
@@ -321,8 +321,8 @@ def test_script_label_stays_plain_text(tmp_path):
     [report] = json.loads(result.stdout)
     assert report["findings"][0]["description"] == label
     # and the library keeps it as given
-    from analysis.derive import evaluate
-    from analysis.sources import load_source
+    from analysis.figures.derive import evaluate
+    from analysis.figures.source import load_source
     assert evaluate(load_source(path))["held_area"].description == label
 
 

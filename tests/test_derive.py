@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.derive import evaluate, parse_formula, run_check
 from analysis.errors import AnalysisError, FormulaError, SourceError
-from analysis.estimate import INF, QUALIFIERS
-from analysis.sources import Derived, Figure, Source, SourceMeta, load_source, parse_source
+from analysis.figures.bounds import INF, QUALIFIERS
+from analysis.figures.derive import evaluate, parse_formula, run_check
+from analysis.figures.source import Derived, Figure, Source, SourceMeta, load_source, parse_source
 
 MI2 = Fraction("2.589988110336")  # km² in one mi², exactly (1609.344 m)²
 MONTH_DAYS = Fraction("30.4375")  # pint's month: a Julian year (365.25 days) / 12 = 487/16

@@ -55,9 +55,9 @@ def test_dask_failure_is_reported_like_a_local_one(tmp_path, cluster):
 
 
 def test_unreachable_scheduler_is_a_usage_error(tmp_path, monkeypatch):
-    from analysis import build
+    from analysis.reports import runners
 
-    monkeypatch.setattr(build, "SCHEDULER_CONNECT_TIMEOUT", 1)
+    monkeypatch.setattr(runners, "SCHEDULER_CONNECT_TIMEOUT", 1)
     root = make_project(tmp_path)
     with pytest.raises(UsageError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         run(root, "source-a", scheduler="tcp://127.0.0.1:9")

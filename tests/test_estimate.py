@@ -1,4 +1,4 @@
-"""Qualifiers become bounds by the policy of the architecture note; arithmetic is exact."""
+"""Qualifiers become bounds by the policy of docs/architecture.md; arithmetic is exact."""
 
 import math
 from decimal import Decimal
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.estimate import (
+from analysis.figures.bounds import (
     INF,
     QUALIFIERS,
     bounds_for,

@@ -15,13 +15,13 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import intake
 from analysis.cli import cli
 from analysis.errors import SourceError
-from analysis.estimate import QUALIFIERS
-from analysis.extract import Found, extract
-from analysis.intake import missing_figures, read_article
-from analysis.sources import load_source, parse_source
+from analysis.figures.bounds import QUALIFIERS
+from analysis.figures.source import load_source, parse_source
+from analysis.intake import article as intake
+from analysis.intake.article import missing_figures, read_article
+from analysis.intake.extract import Found, extract
 
 HERE = Path(__file__).parent
 ARTICLES = HERE / "articles"

@@ -15,8 +15,8 @@ import nbformat
 import pytest
 from test_build import make_project, run, stable_code, write_notebook  # noqa: F401
 
-from analysis import publish as pub
-from analysis.build import status
+from analysis.reports import publish as pub
+from analysis.reports.build import status
 
 ANALYSIS = [sys.executable, "-m", "analysis"]
 

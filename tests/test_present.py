@@ -11,12 +11,12 @@ from fractions import Fraction
 
 import pytest
 
-from analysis import plots
-from analysis.derive import evaluate
 from analysis.errors import AnalysisError
-from analysis.notebook import Report, choose, md, unit_groups
-from analysis.present import bounds_text, number, value_text
-from analysis.sources import load_source
+from analysis.figures.derive import evaluate
+from analysis.figures.source import load_source
+from analysis.notebook import plots
+from analysis.notebook.present import bounds_text, number, value_text
+from analysis.notebook.report import Report, choose, md, unit_groups
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_unit_groups_put_each_unit_in_its_own_chart(seed_source_path):
 def test_narrow_bounds_on_decimals_print_apart():
     # "about 2.50 mi²": half a unit of the last digit is 0.005, so 2.495 to 2.505;
     # the usual two decimals would print "2.50 mi² to 2.50 mi²" and read as exact
-    from analysis.sources import parse_source
+    from analysis.figures.source import parse_source
 
     src = parse_source("source: {id: t, title: T}\nfigures:\n"
                        "  - {id: a, value: 2.50, unit: sq mi, qualifier: about, "

@@ -16,8 +16,8 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from pypdf import PdfReader
 
-from analysis import render
-from analysis.render import RenderError, html_report, pdf_report
+from analysis.reports import render
+from analysis.reports.render import RenderError, html_report, pdf_report
 
 SCRIPT = "<script>alert(1)</script>"
 ALT = "Bar chart: area held 90 km² against 1,000 km² captured"

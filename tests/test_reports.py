@@ -23,8 +23,8 @@ import nbformat
 import pytest
 from pypdf import PdfReader
 
-from analysis.derive import evaluate
-from analysis.sources import load_source
+from analysis.figures.derive import evaluate
+from analysis.figures.source import load_source
 
 REPO = Path(__file__).resolve().parents[1]
 KEY_FIGURES_KM2 = ["90 km²", "1,000 km²", "9.0%", "9.5%", "13.6%", "9.1%", "10.5 months",

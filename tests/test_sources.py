@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 
 from analysis.errors import SourceError
-from analysis.sources import load_source, parse_source
+from analysis.figures.source import load_source, parse_source
 
 HEAD = """\
 source:
@@ -211,8 +211,8 @@ def test_low_and_high_of_a_number_figure_are_used():
 def test_worked_example_in_the_docs_loads_and_gives_the_hand_values(repo_root, tmp_path):
     import re
 
-    from analysis.audit import CONSISTENT, audit
-    from analysis.derive import evaluate
+    from analysis.figures.audit import CONSISTENT, audit
+    from analysis.figures.derive import evaluate
 
     doc = (repo_root / "docs" / "data-format.md").read_text(encoding="utf-8")
     example = doc[doc.index("## A worked example"):]
@@ -278,7 +278,7 @@ def test_format_percent_needs_a_dimensionless_unit():
 
 def test_a_number_given_as_a_range_has_its_middle_as_the_point():
     # "between 80 and 100 km²": bounds as printed, point (80 + 100) / 2 = 90
-    from analysis.derive import evaluate
+    from analysis.figures.derive import evaluate
 
     src = parse(FIGURE.replace("    value: 90\n", "    low: 80\n    high: 100\n"))
     r = evaluate(src)["a"]

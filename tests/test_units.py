@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.units import (
+from analysis.figures.units import (
     ALIASES,
     UnknownUnit,
     convert,

@@ -14,7 +14,7 @@ import click
 
 from analysis import __version__
 from analysis.errors import AnalysisError, UsageError
-from analysis.estimate import POLICIES
+from analysis.figures.bounds import POLICIES
 
 # The figures engine loads pint (about half a second), so commands import it when
 # they run: `analysis build` with nothing to do must stay fast for cron.
@@ -79,10 +79,10 @@ def check(sources, policy, readings, strict, as_json, against):
 
         analysis check data/sources/*.yaml
     """
-    from analysis.audit import audit
-    from analysis.derive import evaluate
-    from analysis.intake import format_missing, missing_figures, read_article
-    from analysis.sources import load_source
+    from analysis.figures.audit import audit
+    from analysis.figures.derive import evaluate
+    from analysis.figures.source import load_source
+    from analysis.intake.article import format_missing, missing_figures, read_article
 
     chosen = _readings(readings)
     failed = inconsistent = False
@@ -144,9 +144,9 @@ def figures(source, policy, readings, as_json):
 
         analysis figures data/sources/kursk-incursion-2025.yaml --json
     """
-    from analysis.derive import evaluate
-    from analysis.present import table_rows, text_table
-    from analysis.sources import load_source
+    from analysis.figures.derive import evaluate
+    from analysis.figures.source import load_source
+    from analysis.notebook.present import table_rows, text_table
 
     result = evaluate(load_source(source), policy=policy, readings=_readings(readings))
     if as_json:
@@ -159,7 +159,7 @@ def main() -> None:
     cli()
 
 
-# --- build and status (analysis.build) ----------------------------------------------
+# --- build and status (analysis.reports.build) ----------------------------------------------
 
 
 @cli.command("build")
@@ -194,8 +194,9 @@ def build_command(names, formats, params, with_code, force, jobs, scheduler, tim
 
         analysis build kursk-mi2 -p policy=exact --format html
     """
-    from analysis.build import build, find_root, make_reporter
-    from analysis.reportlist import parse_formats, parse_overrides
+    from analysis.reports.build import build, find_root
+    from analysis.reports.progress import make_reporter
+    from analysis.reports.reportlist import parse_formats, parse_overrides
 
     summary = build(
         find_root(), names,
@@ -218,7 +219,7 @@ def status_command(reports_dir):
 
         analysis status
     """
-    from analysis.build import find_root, status
+    from analysis.reports.build import find_root, status
 
     for s in status(find_root(), reports_dir):
         when = f"  built {s.built} in {s.duration:.1f} s" if s.built and s.duration else ""
@@ -242,7 +243,7 @@ def extract_command(article, output, force):
 
         analysis extract article.html -o data/sources/new-report.yaml
     """
-    from analysis.intake import (
+    from analysis.intake.article import (
         draft_source,
         dump_draft,
         extract_file,

@@ -16,8 +16,8 @@ matplotlib.use("Agg")  # no display needed; notebooks show the SVG we hand them
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 
-from analysis.derive import Result  # noqa: E402
-from analysis.present import bounds_text, number, unit_label, value_text  # noqa: E402
+from analysis.figures.derive import Result  # noqa: E402
+from analysis.notebook.present import bounds_text, number, unit_label, value_text  # noqa: E402
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with any colour vision.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]

@@ -6,7 +6,7 @@ refuses the file with an IntakeError: too big, empty, binary, not UTF-8. `extrac
 and extracts in one step; `draft_source` / `dump_draft` write the draft the analyst reviews,
 and `write_atomic` / `refuse_existing` put it on disk without overwriting a reviewed file.
 `missing_figures(source, text)` and `format_missing` serve `analysis check --against`.
-Finding the figures themselves is analysis.extract's work.
+Finding the figures themselves is analysis.intake.extract's work.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pathlib import Path
 import yaml
 
 from analysis.errors import IntakeError
-from analysis.extract import Found, Printed, evidence_of, extract, slug, yaml_number
-from analysis.publish import atomic_write
-from analysis.units import UnknownUnit, is_headcount, parse_unit
+from analysis.figures.units import UnknownUnit, is_headcount, parse_unit
+from analysis.files import atomic_write
+from analysis.intake.extract import Found, Printed, evidence_of, extract, slug, yaml_number
 
 #: Refuse articles above this size: a long news article is about 50 kB, so a file this
 #: big is not one article (a dump, a book, a binary) and would only be slow to scan.
@@ -266,7 +266,7 @@ def refuse_existing(path: str | Path, *, force: bool) -> None:
 
 
 def write_atomic(path: str | Path, text: str, *, force: bool = False) -> None:
-    """Write a draft through the project's one atomic writer (analysis.publish), so a
+    """Write a draft through the project's one atomic writer (analysis.reports.publish), so a
     reader never sees half a file. Without force an existing file is left as it is."""
     refuse_existing(path, force=force)
     folder = Path(path).parent

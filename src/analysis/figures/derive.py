@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from analysis.errors import AnalysisError, FormulaError, SourceError
-from analysis.estimate import INF, bounds_for, norm, to_float
-from analysis.sources import Check, Derived, Figure, Source
-from analysis.units import (
+from analysis.figures.bounds import INF, bounds_for, norm, to_float
+from analysis.figures.source import Check, Derived, Figure, Source
+from analysis.figures.units import (
     UnknownUnit,
     describe_dimension,
     dimensionality,
@@ -274,7 +274,7 @@ class Result:
         return self.unit == "date"
 
     def to_json(self) -> dict:
-        """The JSON contract of docs/architecture: exactly these keys."""
+        """The JSON contract of docs/architecture.md: exactly these keys."""
         if self.is_date:
             conv = _date_json
         else:
@@ -375,7 +375,7 @@ def evaluate(source: Source, *, policy: str = "default",
     `policy` is the qualifier policy ("default" or "exact"); `readings` picks a
     reading for each figure that has several, by figure id.
     """
-    from analysis.estimate import POLICIES
+    from analysis.figures.bounds import POLICIES
 
     if policy not in POLICIES:
         raise AnalysisError(f"unknown qualifier policy {policy!r}; use one of "

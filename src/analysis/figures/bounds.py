@@ -13,7 +13,7 @@ from fractions import Fraction
 
 INF = math.inf
 
-#: wording as printed -> the family of bounds it implies (architecture note, qualifier policy)
+#: wording as printed -> the family of bounds it implies (docs/architecture.md, qualifier policy)
 QUALIFIERS: dict[str, str] = {
     "exactly": "exact",
     "approximately": "approx", "about": "approx", "around": "approx", "roughly": "approx",

@@ -267,7 +267,7 @@ def declared_parameters(notebook: Path, cache_file: Path | None = None) -> dict:
     found = {k: {"default": v.get("default"), "type": v.get("inferred_type_name"),
                  "help": v.get("help", "")} for k, v in found.items()}
     if cache_file is not None:
-        from analysis.publish import atomic_write
+        from analysis.files import atomic_write
 
         cache = {k: v for k, v in cache.items() if isinstance(v, dict)}
         cache[digest] = found

@@ -4,7 +4,7 @@
 conversion printed beside them in parentheses), dates and durations, each as a `Found`. It
 is a pass of regular expressions of our own: quantulum3 was measured on the test set and
 left out (docs/intake.md says why). Reading article files, drafting source files and
-checking a source file against its article are analysis.intake's work.
+checking a source file against its article are analysis.intake.article's work.
 
 Spans are offsets into the text given to `extract` (for a file, as `read_article` returns
 it: markup stripped).
@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from analysis.estimate import QUALIFIERS
-from analysis.units import UnknownUnit, convert
+from analysis.figures.bounds import QUALIFIERS
+from analysis.figures.units import UnknownUnit, convert
 
 #: A printed conversion further than this from the exact one is reported for review;
 #: articles round conversions (90 km² -> "around 35 sq mi" is 0.7 % off), so 5 % is slack.
@@ -149,7 +149,7 @@ _WEEKDAY_RE = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _SEASONS = {"spring": (3, 3), "summer": (6, 3), "fall": (9, 3), "autumn": (9, 3),
             "winter": (12, 3)}
 
-# (spellings, canonical unit, kind). Canonical names are analysis.units' (CANONICAL),
+# (spellings, canonical unit, kind). Canonical names are analysis.figures.units' (CANONICAL),
 # except "hour", which the drafts then carry for the analyst to convert.
 _UNIT_TABLE: list[tuple[str, str, str]] = [
     (r"square\s+kilomet(?:er|re)s?|sq\.?\s?kms?|km²|km\^?2|kilomet(?:er|re)s?²", "km²",

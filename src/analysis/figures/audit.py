@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from analysis.derive import Figures, run_check
-from analysis.estimate import INF, half_unit
-from analysis.sources import Check
-from analysis.units import convert, dimensionality
+from analysis.figures.bounds import INF, half_unit
+from analysis.figures.derive import Figures, run_check
+from analysis.figures.source import Check
+from analysis.figures.units import convert, dimensionality
 
 CONSISTENT = "consistent"
 WITHIN_BOUNDS = "consistent within bounds"

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from fractions import Fraction
 
-from analysis.derive import Result
+from analysis.figures.derive import Result
 
 UNIT_LABELS = {"dimensionless": "", "percent": "%", "day": "days", "week": "weeks",
                "month": "months", "year": "years", "troops / month": "troops a month",

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.audit import Finding, audit
-from analysis.derive import Figures, Result, evaluate
 from analysis.errors import AnalysisError
-from analysis.estimate import QUALIFIERS
-from analysis.present import bounds_text, number, table_rows, unit_label, value_text
-from analysis.sources import Source, load_source
-from analysis.units import convert
+from analysis.figures.audit import Finding, audit
+from analysis.figures.bounds import QUALIFIERS
+from analysis.figures.derive import Figures, Result, evaluate
+from analysis.figures.source import Source, load_source
+from analysis.figures.units import convert
+from analysis.notebook.present import bounds_text, number, table_rows, unit_label, value_text
 
 AREA_UNITS = {"km2": "km²", "mi2": "mi²"}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -166,7 +166,9 @@ class Report:
         if not path:
             return
         ids = self.used or list(self.figures)
-        payload = {"parameters": parameters, "figures": self.figures.to_json(set(ids))}
+        m = self.source.meta
+        payload = {"parameters": parameters, "figures": self.figures.to_json(set(ids)),
+                   "source": {"title": m.title, "publisher": m.publisher, "url": m.url}}
         Path(path).write_text(json.dumps(payload, indent=2, ensure_ascii=False),
                               encoding="utf-8")
 

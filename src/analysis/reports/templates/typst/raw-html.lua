@@ -1,4 +1,4 @@
--- Pandoc Lua filter for the Typst PDF of a report (analysis.render).
+-- Pandoc Lua filter for the Typst PDF of a report (analysis.reports.render).
 -- 1. Cell outputs arrive as ```{=html} blocks: parse them with pandoc's HTML reader so
 --    DataFrames become real tables and figures real figures.
 -- 2. Drop every other raw block/inline (e.g. a ```{=typst} block in a markdown cell), so

@@ -19,8 +19,8 @@ from pathlib import Path
 import yaml
 
 from analysis.errors import SourceError
-from analysis.estimate import QUALIFIERS, normalise_qualifier
-from analysis.units import UnknownUnit, is_headcount, parse_unit
+from analysis.figures.bounds import QUALIFIERS, normalise_qualifier
+from analysis.figures.units import UnknownUnit, is_headcount, parse_unit
 
 ID_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 

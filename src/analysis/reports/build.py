@@ -1,0 +1,302 @@
+"""Build reports: plan -> cache check -> execute (papermill) -> render -> publish.
+
+The pieces live beside this module: `reportlist` (what to build), `cache` (what a
+report depends on, and whether it is fresh), `task` (one hermetic run), `runners`
+(serial, process pool, Dask), `publish` (the only writer of `reports/`), `render`
+(HTML and PDF) and `progress` (what the user sees). This module plans, takes the
+lock, runs the tasks and publishes their results; `status` answers from the same
+freshness rule without building.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis.errors import UsageError
+from analysis.reports import publish as pub
+from analysis.reports.cache import (
+    cache_key,
+    code_hash,
+    environment,
+    freshness,
+    input_hashes,
+    why_stale,
+)
+from analysis.reports.progress import Reporter, Summary
+from analysis.reports.reportlist import (
+    PATH_PARAMETERS,
+    REPORT_LIST,
+    Report,
+    check_inputs,
+    check_parameters,
+    declared_parameters,
+    load_report_list,
+    select,
+    with_overrides,
+)
+from analysis.reports.runners import run_dask, run_pool, run_serial
+from analysis.reports.task import DEFAULT_TIMEOUT, FIGURES_FILE, FIGURES_PARAMETER, Task
+
+DEFAULT_LOCK_TIMEOUT = 600.0
+LOCK_FILE = ".build.lock"
+
+
+class LockTimeout(UsageError):
+    """Another build holds the lock for longer than we were asked to wait."""
+
+
+class ProjectError(UsageError):
+    """No project (no reports.yaml) where the command runs."""
+
+
+# --- the build ----------------------------------------------------------------------
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project root: the nearest folder, from `start` up, holding reports.yaml."""
+    start = Path(start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / REPORT_LIST).is_file():
+            return folder
+    raise ProjectError(f"no {REPORT_LIST} in {start} or any folder above it; "
+                       "run the command inside the project")
+
+
+def plan(root: Path, names=(), *, overrides=None, formats=None,
+         reports_dir: Path | None = None) -> list[Report]:
+    """The selected reports, their inputs and parameters checked; starts no kernel."""
+    root = Path(root).resolve()
+    reports_dir = Path(reports_dir) if reports_dir else root / "reports"
+    selected = with_overrides(select(load_report_list(root), names), overrides or {}, formats)
+    cache_file = reports_dir / ".cache" / "parameters.json"
+    checked = []
+    for report in selected:
+        declared = declared_parameters(root / report.notebook, cache_file)
+        check_parameters(report, declared, extra=(FIGURES_PARAMETER,))
+        report = _with_default_inputs(report, declared)
+        check_inputs(report, root)
+        checked.append(report)
+    return checked
+
+
+def _with_default_inputs(report: Report, declared: dict) -> Report:
+    """A path parameter left at the notebook's default still names an input file."""
+    extra = []
+    for name in PATH_PARAMETERS:
+        if name in report.parameters or name not in declared:
+            continue
+        try:
+            default = ast.literal_eval(declared[name].get("default") or "None")
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(default, str) and default:
+            extra.append(default)
+    if not extra:
+        return report
+    return dataclasses.replace(report, inputs=tuple(dict.fromkeys((*report.inputs, *extra))))
+
+
+def build(root: Path | str = ".", names=(), *, formats=None, overrides=None,
+          with_code: bool = False, force: bool = False, jobs: int | None = None,
+          scheduler: str | None = None, timeout: float | None = DEFAULT_TIMEOUT,
+          lock_timeout: float = DEFAULT_LOCK_TIMEOUT, reports_dir: Path | str | None = None,
+          reporter: Reporter | None = None) -> Summary:
+    """Build the named reports (all when none is named); returns what happened.
+
+    Raises UsageError (exit 2) for a bad report list, parameter or lock timeout,
+    before any kernel starts. A report that fails does not stop the others.
+    """
+    from filelock import FileLock, Timeout
+
+    started = time.monotonic()
+    root = Path(root).resolve()
+    reports_dir = Path(reports_dir).resolve() if reports_dir else root / "reports"
+    reporter = reporter or Reporter()
+    selected = plan(root, names, overrides=overrides, formats=formats, reports_dir=reports_dir)
+    declared_figs = {r.name: FIGURES_PARAMETER in declared_parameters(
+        root / r.notebook, reports_dir / ".cache" / "parameters.json") for r in selected}
+
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(reports_dir / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        reporter.waiting(reports_dir / LOCK_FILE, lock_timeout)
+        try:
+            lock.acquire(timeout=lock_timeout)
+        except Timeout:
+            raise LockTimeout(
+                f"another build is running (it holds {reports_dir / LOCK_FILE}); waited "
+                f"{lock_timeout:g} s. Try again later or wait longer with --lock-timeout"
+            ) from None
+    summary = Summary()
+    try:
+        _build_locked(root, reports_dir, selected, declared_figs, summary, reporter,
+                      with_code=with_code, force=force, jobs=jobs, scheduler=scheduler,
+                      timeout=timeout)
+    finally:
+        lock.release()
+    summary.duration = time.monotonic() - started
+    reporter.end(summary)
+    return summary
+
+
+def _build_locked(root, reports_dir, selected, declared_figs, summary, reporter, *,
+                  with_code, force, jobs, scheduler, timeout):
+    log = lambda event, name="-", detail="": pub.append_log(reports_dir, event, name, detail)  # noqa: E731
+    for done in pub.clean_staging(reports_dir):
+        log("cleanup", "-", done)
+    manifest, problem = pub.read_manifest(reports_dir)
+    if problem:
+        reporter.note(problem)
+        log("manifest", "-", problem)
+    pub.write_readme(reports_dir)
+    code, env = code_hash(), environment()
+
+    tasks, plans = [], {}
+    for report in selected:
+        inputs, files = input_hashes(report, root)
+        key = cache_key(report, inputs, code, env, with_code)
+        plans[report.name] = (report, inputs, key)
+        entry = manifest["reports"].get(report.name) or {}
+        if not force and freshness(entry, key, report.formats, reports_dir, report.name) is None:
+            summary.skipped.append(report.name)
+            if entry.get("status") != "ok":  # inputs went back to the last good build
+                entry["status"], entry["failure"] = "ok", None
+                pub.drop_failed(reports_dir, report.name)
+            continue
+        tasks.append(Task(name=report.name, notebook=report.notebook,
+                          parameters=report.parameters, formats=report.formats, files=files,
+                          key=key, code=code, with_code=with_code, timeout=timeout,
+                          figures_out=declared_figs[report.name]))
+    log("start", "-", f"{len(selected)} report(s), {len(tasks)} to build, "
+        f"{len(summary.skipped)} up to date" + (f", on {scheduler}" if scheduler else ""))
+    reporter.begin(len(selected), len(tasks))
+    for name in summary.skipped:
+        reporter.skipped(name)
+        log("up-to-date", name)
+
+    cell_cb = reporter.cell if reporter.wants_cells else None
+    on_start = lambda name: (reporter.started(name), log("execute", name))  # noqa: E731
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+    if not tasks:
+        results = iter(())
+    elif scheduler:
+        results = run_dask(tasks, scheduler, on_start)
+    elif jobs == 1:
+        results = run_serial(tasks, cell_cb, on_start)
+    else:
+        results = run_pool(tasks, jobs, cell_cb, on_start)
+
+    try:
+        for result in results:
+            report, inputs, key = plans[result.name]
+            entry = manifest["reports"].get(report.name) or {}
+            if result.ok:
+                hashes = pub.publish_report(reports_dir, report.name, result.artifacts)
+                pub.drop_failed(reports_dir, report.name)
+                entry = _entry(report, result, hashes, inputs, key, code, env, with_code)
+                summary.built.append(report.name)
+                reporter.finished(report.name, result.duration)
+                log("built", report.name, f"{result.duration:.2f} s")
+            else:
+                where = pub.save_failed(reports_dir, report.name, result.failed_notebook)
+                message = result.error
+                if where:
+                    message += f"; the executed notebook is kept at {reports_dir / where}"
+                if not entry.get("key"):
+                    entry = {"name": report.name, "notebook": report.notebook,
+                             "parameters": report.parameters, "title": result.title,
+                             "key": None}
+                entry["status"] = "failed"
+                entry["failure"] = {"built": pub.now(), "duration": round(result.duration, 3),
+                                    "error": result.error, "failed_notebook": where,
+                                    "key": key, "inputs": inputs}
+                summary.failed.append((report.name, message))
+                reporter.failed(report.name, message)
+                log("failed", report.name, message)
+            manifest["reports"][report.name] = entry
+            manifest["built"] = pub.now()
+            # After the report's folder: the manifest never names files that are not there.
+            pub.write_manifest(reports_dir, manifest)
+            pub.write_index(reports_dir, manifest)
+    finally:
+        if not tasks:
+            pub.write_manifest(reports_dir, manifest)
+        pub.write_index(reports_dir, manifest)
+        log("end", "-", f"{len(summary.built)} built, {len(summary.skipped)} up to date, "
+            f"{len(summary.failed)} failed")
+
+
+def _entry(report, result, hashes, inputs, key, code, env, with_code) -> dict:
+    files = {fmt: f"{report.name}.{fmt}" for fmt in report.formats}
+    files["figures"] = FIGURES_FILE
+    return {
+        "name": report.name, "title": result.title, "notebook": report.notebook,
+        "parameters": report.parameters, "formats": list(report.formats), "files": files,
+        "hashes": hashes, "with_code": with_code, "key": key, "inputs": inputs, "code": code,
+        "env": env, "built": pub.now(), "duration": round(result.duration, 3),
+        "status": "ok", "failure": None,
+    }
+
+
+# --- status -------------------------------------------------------------------------
+
+
+@dataclass
+class ReportStatus:
+    name: str
+    state: str  # "up to date" | "stale" | "failed" | "never built"
+    detail: str = ""
+    built: str | None = None
+    duration: float | None = None
+
+
+def status(root: Path | str = ".", reports_dir: Path | str | None = None) -> list[ReportStatus]:
+    """Each report of the list against the manifest: up to date, stale (why), failed, never."""
+    root = Path(root).resolve()
+    reports_dir = Path(reports_dir).resolve() if reports_dir else root / "reports"
+    manifest, problem = pub.read_manifest(reports_dir)
+    code, env = code_hash(), environment()
+    out = []
+    cache_file = reports_dir / ".cache" / "parameters.json"
+    for report in load_report_list(root):
+        try:  # the same inputs as `build` hashes: path parameters left at their defaults too
+            report = _with_default_inputs(report, declared_parameters(root / report.notebook,
+                                                                      cache_file))
+        except UsageError:
+            pass  # `build` will say what is wrong with the notebook
+        entry = manifest["reports"].get(report.name) or {}
+        built, duration = entry.get("built"), entry.get("duration")
+        failure = entry.get("failure") or {}
+        if entry.get("status") == "failed":
+            where = failure.get("failed_notebook")
+            detail = failure.get("error", "")
+            if where:
+                detail += f"; failed notebook: {reports_dir / where}"
+            out.append(ReportStatus(report.name, "failed", detail, built, duration))
+            continue
+        if not entry.get("key"):
+            detail = problem or ""
+            out.append(ReportStatus(report.name, "never built", detail))
+            continue
+        try:
+            inputs, _ = input_hashes(report, root)
+        except OSError as exc:
+            out.append(ReportStatus(report.name, "stale", f"cannot read an input: {exc}",
+                                    built, duration))
+            continue
+        key = cache_key(report, inputs, code, env, entry.get("with_code", False))
+        why = freshness(entry, key, report.formats, reports_dir, report.name)
+        if why is None:
+            out.append(ReportStatus(report.name, "up to date", "", built, duration))
+            continue
+        reasons = why_stale(entry, report, inputs, code, env) if key != entry["key"] else [why]
+        out.append(ReportStatus(report.name, "stale", "; ".join(reasons) or why,
+                                built, duration))
+    return out

@@ -1,0 +1,108 @@
+"""Running many tasks: one after another, in a local process pool, or on a Dask cluster.
+
+Each runner yields a `TaskResult` per task as it finishes, in any order; only the
+process that runs `analysis build` publishes them.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from analysis.errors import UsageError
+from analysis.reports.reportlist import skip_slow_imports
+from analysis.reports.task import TaskResult, run_task
+
+SCHEDULER_CONNECT_TIMEOUT = 30  # seconds to reach a Dask scheduler before giving up
+
+
+def _warm_worker() -> None:
+    """Pool initializer: pay the imports once per worker, all workers at once."""
+    skip_slow_imports()
+    import nbformat  # noqa: F401
+    import papermill  # noqa: F401
+
+    try:
+        from analysis.reports import render  # noqa: F401
+    except ImportError:
+        pass
+
+
+def run_serial(tasks, on_cell, on_start):
+    for task in tasks:
+        on_start(task.name)
+        yield run_task(task, on_cell)
+
+
+def run_pool(tasks, jobs, on_cell, on_start):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    # forkserver: workers start from a clean small process (no threads, no copy of
+    # this one's state); each imports papermill in parallel in _warm_worker.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["analysis.reports.runners"])
+    manager = queue = pump = None
+    if on_cell is not None:
+        manager = ctx.Manager()
+        queue = manager.Queue()
+        pump = threading.Thread(target=_pump, args=(queue, on_cell), daemon=True)
+        pump.start()
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
+                                 initializer=_warm_worker) as pool:
+            futures = {}
+            for task in tasks:
+                futures[pool.submit(run_task, task, queue)] = task
+                on_start(task.name)
+            for fut in as_completed(futures):
+                task = futures[fut]
+                try:
+                    yield fut.result()
+                except BrokenProcessPool as exc:
+                    yield TaskResult(task.name, task.key, False,
+                                 error=f"report '{task.name}': its worker process died ({exc})")
+    finally:
+        if queue is not None:
+            queue.put(None)
+            pump.join(timeout=2)
+            manager.shutdown()
+
+
+def _pump(queue, on_cell):
+    while True:
+        try:
+            event = queue.get()
+        except (EOFError, OSError):
+            return
+        if event is None:
+            return
+        on_cell(*event)
+
+
+def run_dask(tasks, scheduler, on_start):
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError as exc:
+        raise UsageError(
+            "--scheduler needs Dask distributed: pip install 'analysis[distributed]'"
+        ) from exc
+    try:
+        client = Client(scheduler, timeout=SCHEDULER_CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+    with client:
+        futures = {}
+        for task in tasks:
+            task.verify_code = True
+            futures[client.submit(run_task, task, pure=False)] = task
+            on_start(task.name)
+        for fut in as_completed(futures):
+            task = futures[fut]
+            try:
+                yield fut.result()
+            except Exception as exc:  # the worker died or could not unpickle the task
+                yield TaskResult(task.name, task.key, False,
+                             error=f"report '{task.name}': the Dask task failed: {exc}")
+
+
