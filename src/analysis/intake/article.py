@@ -24,7 +24,7 @@ import yaml
 from analysis.errors import IntakeError
 from analysis.figures.units import UnknownUnit, is_headcount, parse_unit
 from analysis.files import atomic_write
-from analysis.intake.extract import Found, Printed, evidence_of, extract, slug, yaml_number
+from analysis.intake.extract import Found, PrintedNearby, evidence_of, extract, slug, yaml_number
 
 #: Refuse articles above this size: a long news article is about 50 kB, so a file this
 #: big is not one article (a dump, a book, a binary) and would only be slow to scan.
@@ -340,7 +340,7 @@ def _ignored(value: Fraction, unit: str, ignore) -> bool:
     return any(_unit_key(i.unit) == key and Fraction(i.value) == value for i in ignore)
 
 
-def _printed_accounted(p: Printed, figures) -> bool:
+def _printed_accounted(p: PrintedNearby, figures) -> bool:
     key = _unit_key(p.unit)
     return any(_unit_key(pp.unit) == key and pp.value == p.value
                for fig in figures for pp in getattr(fig, "printed", []))

@@ -30,7 +30,7 @@ CONVERSION_TOLERANCE = Fraction(5, 100)
 
 
 @dataclass(frozen=True)
-class Printed:
+class PrintedNearby:
     """A conversion printed beside a quantity: "(around 35 square miles)"."""
 
     value: Fraction
@@ -56,7 +56,7 @@ class Found:
     span: tuple[int, int]
     evidence: str
     id: str = ""
-    printed: tuple[Printed, ...] = ()
+    printed: tuple[PrintedNearby, ...] = ()
     low: dt.date | None = None
     high: dt.date | None = None
     weekday: str | None = None  # "Sunday" in "on Sunday": a date the article leaves open
@@ -75,11 +75,11 @@ class Found:
             else:
                 what = "a date whose year is not printed"
         else:
-            what = f"{_plain(self.value)} {self.unit}"
+            what = f"{_short_number(self.value)} {self.unit}"
         if self.qualifier:
             what += f" ({self.qualifier})"
         for p in self.printed:
-            what += f", printed as {_plain(p.value)} {p.unit}"
+            what += f", printed as {_short_number(p.value)} {p.unit}"
             if p.qualifier:
                 what += f" ({p.qualifier})"
         return what
@@ -117,7 +117,7 @@ class Found:
         return out
 
 
-def _plain(value: Fraction) -> str:
+def _short_number(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
     return format(float(value), "g")
@@ -558,9 +558,9 @@ def _qualifier_before(before: str, start: int, kind: str) -> tuple[str | None, i
 
 
 def _find_quantities(text: str, taken: list[tuple[int, int]]
-                     ) -> list[tuple[_Quantity, tuple[Printed, ...]]]:
+                     ) -> list[tuple[_Quantity, tuple[PrintedNearby, ...]]]:
     """Quantities with the conversions printed beside them, outside the spans taken."""
-    out: list[tuple[_Quantity, tuple[Printed, ...]]] = []
+    out: list[tuple[_Quantity, tuple[PrintedNearby, ...]]] = []
     consumed_until = 0
     for m in _NUM_RE.finditer(text):
         if m.start() < consumed_until or _overlaps(m.span(), taken):
@@ -568,13 +568,13 @@ def _find_quantities(text: str, taken: list[tuple[int, int]]
         q = _quantity_at(text, m, allow_bare=True)
         if q is None:
             continue
-        printed: list[Printed] = []
+        printed: list[PrintedNearby] = []
         pm = _PAREN_AFTER.match(text, q.end)
         if pm and q.unit != "dimensionless":
             nm = _NUM_RE.match(text, _skip_qualifier_and_currency(text, pm.end()))
             inner = _quantity_at(text, nm, allow_bare=False) if nm else None
             if inner and inner.start >= pm.end() and re.match(r"\s*\)", text[inner.end:]):
-                printed.append(Printed(inner.value, inner.unit, inner.qualifier,
+                printed.append(PrintedNearby(inner.value, inner.unit, inner.qualifier,
                                        (inner.start, inner.end)))
                 q.end = text.index(")", inner.end) + 1
         consumed_until = q.end
@@ -635,7 +635,7 @@ def extract(text: str) -> list[Found]:
     return _with_ids_and_lines(text, found)
 
 
-def _printed_note(value: Fraction, unit: str, printed: tuple[Printed, ...]) -> str | None:
+def _printed_note(value: Fraction, unit: str, printed: tuple[PrintedNearby, ...]) -> str | None:
     """Say so when a printed conversion is off by more than rounding explains."""
     notes = []
     for p in printed:
@@ -644,8 +644,8 @@ def _printed_note(value: Fraction, unit: str, printed: tuple[Printed, ...]) -> s
         except (ValueError, KeyError, UnknownUnit):
             continue
         if exact and abs(p.value - exact) / exact > CONVERSION_TOLERANCE:
-            notes.append(f"the printed {_plain(p.value)} {p.unit} does not match: "
-                         f"{_plain(value)} {unit} is {float(exact):.1f} {p.unit}")
+            notes.append(f"the printed {_short_number(p.value)} {p.unit} does not match: "
+                         f"{_short_number(value)} {unit} is {float(exact):.1f} {p.unit}")
     return "; ".join(notes) or None
 
 
@@ -672,7 +672,7 @@ def _suggest_id(f: Found) -> str:
     base = slug(f.id) if f.id else _ID_BASE.get(f.unit, "duration" if f.kind == "duration"
                                                    else "count")
     unit = {"km²": "km2", "mi²": "mi2", "m²": "m2"}.get(f.unit, f.unit.lower())
-    suffix = f"{_plain(f.value).replace('.', '_')}"
+    suffix = f"{_short_number(f.value).replace('.', '_')}"
     if f.kind == "count":
         return f"{base}_{suffix}"
     return f"{base}_{suffix}_{unit}"

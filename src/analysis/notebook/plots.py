@@ -76,11 +76,11 @@ def range_chart(results: list[Result], *, title: str, xlabel: str | None = None,
                             arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.5})
             ax.plot(float(r.value) * scale, y, marker=marker, color=color, markersize=7,
                     markeredgecolor="black", markeredgewidth=0.8, linestyle="none")
-        ax.set_yticks(range(len(results)), [_plain(_wrap(t)) for t in reversed(labels)])
+        ax.set_yticks(range(len(results)), [_no_math(_wrap(t)) for t in reversed(labels)])
         ax.set_xlim(left, right)
         ax.set_ylim(-0.7, len(results) - 0.3)
-        ax.set_xlabel(_plain(xlabel or ("percent" if percent else unit_label(unit) or "ratio")))
-        ax.set_title(_plain(title), loc="left", fontsize=11, fontweight="bold")
+        ax.set_xlabel(_no_math(xlabel or ("percent" if percent else unit_label(unit) or "ratio")))
+        ax.set_title(_no_math(title), loc="left", fontsize=11, fontweight="bold")
         # round steps (1, 2, 5, 10 ...) so ticks read 0, 5, 10, 15, not 2.5, 7.5, 12
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
@@ -91,7 +91,7 @@ def range_chart(results: list[Result], *, title: str, xlabel: str | None = None,
     return fig, alt
 
 
-def _plain(text: str) -> str:
+def _no_math(text: str) -> str:
     """Text from a source file stays text: matplotlib would read $...$ as math."""
     return text.replace("$", r"\$")
 

@@ -104,12 +104,12 @@ class Report:
             if self.figures[fid].kind == "derived":
                 frame.at[row.Index, "Wording / formula"] = self.figures[fid].formula
                 frame.at[row.Index, "Source"] = "computed"
-        return _plain(frame)
+        return _numbered_rows(frame)
 
     def audit_table(self) -> pd.DataFrame:
         rows = [{"Check": f.description, "Verdict": f.verdict, "What was checked": f.stated,
                  "Computed": f.computed, "Tolerance": f.tolerance} for f in self.findings]
-        return _plain(pd.DataFrame(rows, columns=["Check", "Verdict", "What was checked",
+        return _numbered_rows(pd.DataFrame(rows, columns=["Check", "Verdict", "What was checked",
                                                   "Computed", "Tolerance"]))
 
     @property
@@ -143,7 +143,7 @@ class Report:
                 for fam, words in by_family.items()]
         if self.figures.policy == "exact":
             rows = [{"Wording in the article": "any", "Bounds": "exactly X (policy 'exact')"}]
-        return _plain(pd.DataFrame(rows))
+        return _numbered_rows(pd.DataFrame(rows))
 
     def source_lines(self) -> str:
         m = self.source.meta
@@ -173,7 +173,7 @@ class Report:
                               encoding="utf-8")
 
 
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+def _numbered_rows(frame: pd.DataFrame) -> pd.DataFrame:
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     return frame
 

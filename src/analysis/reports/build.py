@@ -31,7 +31,7 @@ from analysis.reports.progress import Reporter, Summary
 from analysis.reports.reportlist import (
     PATH_PARAMETERS,
     REPORT_LIST,
-    Report,
+    ReportSpec,
     check_inputs,
     check_parameters,
     declared_parameters,
@@ -68,7 +68,7 @@ def find_root(start: Path | None = None) -> Path:
 
 
 def plan(root: Path, names=(), *, overrides=None, formats=None,
-         reports_dir: Path | None = None) -> list[Report]:
+         reports_dir: Path | None = None) -> list[ReportSpec]:
     """The selected reports, their inputs and parameters checked; starts no kernel."""
     root = Path(root).resolve()
     reports_dir = Path(reports_dir) if reports_dir else root / "reports"
@@ -84,7 +84,7 @@ def plan(root: Path, names=(), *, overrides=None, formats=None,
     return checked
 
 
-def _with_default_inputs(report: Report, declared: dict) -> Report:
+def _with_default_inputs(report: ReportSpec, declared: dict) -> ReportSpec:
     """A path parameter left at the notebook's default still names an input file."""
     extra = []
     for name in PATH_PARAMETERS:

@@ -18,7 +18,7 @@ from analysis import __version__
 from analysis.errors import UsageError
 from analysis.files import sha256
 from analysis.reports import publish as pub
-from analysis.reports.reportlist import Report
+from analysis.reports.reportlist import ReportSpec
 
 KEY_VERSION = "analysis-build-1"  # bump when the key's recipe changes
 TOOLS = ("papermill", "nbconvert", "nbclient")
@@ -78,7 +78,7 @@ def environment() -> dict:
     return env
 
 
-def input_hashes(report: Report, root: Path) -> tuple[dict[str, str], dict[str, bytes]]:
+def input_hashes(report: ReportSpec, root: Path) -> tuple[dict[str, str], dict[str, bytes]]:
     """({path: sha256}, {path: bytes}) of a report's inputs; the notebook hashed stripped."""
     hashes, files = {}, {}
     for rel in report.input_paths():
@@ -90,7 +90,7 @@ def input_hashes(report: Report, root: Path) -> tuple[dict[str, str], dict[str, 
     return hashes, files
 
 
-def cache_key(report: Report, inputs: dict[str, str], code: str, env: dict,
+def cache_key(report: ReportSpec, inputs: dict[str, str], code: str, env: dict,
               with_code: bool) -> str:
     """The exact cache key of a report: everything that decides its artifacts but formats."""
     return sha256(_canonical({
@@ -120,7 +120,7 @@ def freshness(entry: dict, key: str, formats, reports_dir: Path, name: str) -> s
     return None
 
 
-def why_stale(entry: dict, report: Report, inputs: dict, code: str, env: dict) -> list[str]:
+def why_stale(entry: dict, report: ReportSpec, inputs: dict, code: str, env: dict) -> list[str]:
     """What differs between the last good build and now, in words."""
     reasons = []
     old = entry.get("inputs") or {}

@@ -568,7 +568,7 @@ def _pre(text: str, css_class: str = "") -> str:
     return f"<pre{attr}><code>{html.escape(strip_ansi(text), quote=False)}</code></pre>"
 
 
-class _Figures:
+class _ImageFiles:
     """Image outputs written next to the Typst source as fig-N.ext."""
 
     def __init__(self, directory: Path):
@@ -589,7 +589,7 @@ def _figure_block(name: str, alt: str | None) -> str:
     return _html_block(f"<p>{img}</p>")
 
 
-def _output_markdown(output, figures: _Figures) -> str | None:
+def _output_markdown(output, figures: _ImageFiles) -> str | None:
     kind = output.output_type
     if kind == "stream":
         return _html_block(_pre(_text(output.get("text"))))
@@ -627,7 +627,7 @@ def _output_markdown(output, figures: _Figures) -> str | None:
 
 def notebook_markdown(nb, figures_dir: Path, *, with_code: bool) -> str:
     """The report body as pandoc markdown; image outputs are written to ``figures_dir``."""
-    figures = _Figures(figures_dir)
+    figures = _ImageFiles(figures_dir)
     parts: list[str] = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":

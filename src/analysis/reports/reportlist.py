@@ -76,8 +76,8 @@ class ParameterError(UsageError, ValueError):
 
 
 @dataclass(frozen=True)
-class Report:
-    """One report to build: a notebook run with parameters, published in some formats."""
+class ReportSpec:
+    """One entry of the report list: a notebook run with parameters, in some formats."""
 
     name: str
     notebook: str  # posix path relative to the project root
@@ -96,7 +96,7 @@ class Report:
         return list(dict.fromkeys(paths))
 
 
-def load_report_list(root: Path, path: Path | None = None) -> list[Report]:
+def load_report_list(root: Path, path: Path | None = None) -> list[ReportSpec]:
     """Read and validate `reports.yaml` (or `path`); expand its `generate` rules."""
     root = Path(root)
     path = Path(path) if path is not None else root / REPORT_LIST
@@ -123,7 +123,7 @@ def load_report_list(root: Path, path: Path | None = None) -> list[Report]:
             "allowed: formats, reports, generate"
         )
     default_formats = _formats(data.get("formats", list(FORMATS)), shown, None)
-    reports: list[Report] = []
+    reports: list[ReportSpec] = []
     for i, entry in enumerate(_list(data.get("reports", []), shown, "reports")):
         reports.append(_report(entry, root, shown, default_formats, f"#{i + 1}"))
     for i, rule in enumerate(_list(data.get("generate", []), shown, "generate")):
@@ -136,7 +136,7 @@ def load_report_list(root: Path, path: Path | None = None) -> list[Report]:
     return reports
 
 
-def select(reports: list[Report], names: tuple[str, ...] | list[str]) -> list[Report]:
+def select(reports: list[ReportSpec], names: tuple[str, ...] | list[str]) -> list[ReportSpec]:
     """The reports named (all when none is named), in list order."""
     if not names:
         return list(reports)
@@ -165,30 +165,31 @@ def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict:
             raise UsageError(f"-p {pair!r}: the value is not a YAML scalar: {exc}") from None
         if isinstance(value, dict | list):
             raise UsageError(f"-p {pair!r}: expected a single value, not a list or mapping")
-        out[key] = _plain(value)
+        out[key] = _yaml_scalars(value)
     return out
 
 
-def _plain(value):
+def _yaml_scalars(value):
     """YAML reads 2025-06-22 as a date; a notebook parameter gets the text."""
     import datetime as dt
 
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: _yaml_scalars(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_yaml_scalars(v) for v in value]
     return value
 
 
-def with_overrides(reports: list[Report], overrides: dict, formats=None) -> list[Report]:
+def with_overrides(reports: list[ReportSpec], overrides: dict, formats=None) -> list[ReportSpec]:
     """The reports with `overrides` applied to each, and `formats` if given."""
     out = []
     for r in reports:
         params = {**r.parameters, **overrides}
         out.append(
-            Report(r.name, r.notebook, params, tuple(formats) if formats else r.formats, r.inputs)
+            ReportSpec(r.name, r.notebook, params, tuple(formats) if formats else r.formats,
+                       r.inputs)
         )
     return out
 
@@ -205,7 +206,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return parts
 
 
-def check_inputs(report: Report, root: Path) -> None:
+def check_inputs(report: ReportSpec, root: Path) -> None:
     """Every input file exists inside the project (a hermetic task ships them)."""
     root = Path(root).resolve()
     for rel in report.input_paths():
@@ -290,7 +291,7 @@ def _default_type(spec: dict):
     return None if value is None else type(value)
 
 
-def check_parameters(report: Report, declared: dict, extra: tuple[str, ...] = ()) -> None:
+def check_parameters(report: ReportSpec, declared: dict, extra: tuple[str, ...] = ()) -> None:
     """Raise ParameterError for a name the notebook lacks, a bad name, or a wrong type.
 
     `extra` names parameters the build itself passes (e.g. figures_out).
@@ -357,7 +358,7 @@ def _formats(value, shown: str, entry: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-def _report(entry, root: Path, shown: str, default_formats, label: str) -> Report:
+def _report(entry, root: Path, shown: str, default_formats, label: str) -> ReportSpec:
     if not isinstance(entry, dict):
         raise ReportListError(shown, "each report must be a mapping", label)
     name = entry.get("name")
@@ -393,10 +394,11 @@ def _report(entry, root: Path, shown: str, default_formats, label: str) -> Repor
     inputs = entry.get("inputs") or []
     if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
         raise ReportListError(shown, "expected a list of file paths", entry_label, "inputs")
-    return Report(name, Path(notebook).as_posix(), _plain(dict(params)), formats, tuple(inputs))
+    return ReportSpec(name, Path(notebook).as_posix(), _yaml_scalars(dict(params)), formats,
+                      tuple(inputs))
 
 
-def _generate(rule, root: Path, shown: str, default_formats, label: str) -> list[Report]:
+def _generate(rule, root: Path, shown: str, default_formats, label: str) -> list[ReportSpec]:
     if not isinstance(rule, dict) or not isinstance(rule.get("for_each"), str):
         raise ReportListError(shown, "expected a mapping with a 'for_each' glob", label)
     pattern = rule["for_each"]
