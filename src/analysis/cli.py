@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import textwrap
 
 import click
 
@@ -113,7 +114,11 @@ def check(sources, policy, readings, strict, as_json, against):
                    f"{len(findings)} audit findings, {len(bad)} inconsistent")
         for f in findings:
             click.echo(f"   {f.verdict.upper():<25} {f.id}: {f.stated}")
-            click.echo(f"   {'':<25} computed {f.computed}; tolerance {f.tolerance}")
+            if f.kind == "conversion":  # in a reporter's words: what, what it should be, how far
+                for line in textwrap.wrap(f.message, 70):
+                    click.echo(f"   {'':<25} {line}")
+            else:
+                click.echo(f"   {'':<25} computed {f.computed}; tolerance {f.tolerance}")
         if against:
             click.echo(f"   {len(missing)} quantities in {against} not accounted for"
                        + (":" if missing else ""))

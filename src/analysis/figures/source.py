@@ -472,12 +472,7 @@ def _parse_figure(ctx, node, seen) -> Figure:
                         field="low" if fig.low is None else "high", fix="add the missing end")
     _check_order(ctx, node, figure=fid, where="the figure", low=fig.low, value=fig.value,
                  high=fig.high, qualifier=fig.qualifier)
-    for pnode in node.get("printed") or []:
-        _check_fields(ctx, pnode, PRINTED_FIELDS, what="a printed conversion", figure=fid)
-        value, written = _number(ctx, pnode, "value", figure=fid)
-        fig.printed.append(Printed(value=value, written=written,
-                                   unit=_unit(ctx, pnode, "unit", figure=fid),
-                                   qualifier=_qualifier(ctx, pnode, "qualifier", figure=fid)))
+    _parse_printed(ctx, node, fig)
     date = node.get("date")
     if isinstance(date, dt.date):
         fig.date = date
@@ -486,6 +481,40 @@ def _parse_figure(ctx, node, seen) -> Figure:
     if node.get("at_most") is not None:
         fig.at_most = str(node["at_most"])
     return fig
+
+
+def _parse_printed(ctx, node, fig: Figure) -> None:
+    """The conversions printed beside a figure: each a value in a known unit, once a unit."""
+    fid, raw = fig.id, node.get("printed")
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        raise ctx.error("'printed' must be a list of conversions, each starting with '- '",
+                        node=node, key="printed", figure=fid, field="printed",
+                        fix="write it as 'printed:' then '  - value: 35' and '    unit: sq mi'")
+    if raw and fig.kind == "date":
+        raise ctx.error("a date has no printed conversion", node=node, key="printed", figure=fid,
+                        field="printed", fix="remove 'printed:' from this date")
+    for pnode in raw:
+        _check_fields(ctx, pnode, PRINTED_FIELDS, what="a printed conversion", figure=fid)
+        if pnode.get("value") is None:
+            raise ctx.error("a printed conversion without a value", node=pnode, figure=fid,
+                            field="printed.value", fix="add the number the article prints, "
+                            "e.g. 'value: 35' for \"(35 sq mi)\", or remove the entry")
+        try:
+            unit = _unit(ctx, pnode, "unit", figure=fid)
+        except SourceError as exc:
+            exc.field = "printed.unit"
+            raise
+        value, written = _number(ctx, pnode, "value", figure=fid)
+        for earlier in fig.printed:
+            if earlier.unit == unit:
+                raise ctx.error(f"the conversion into {unit} is printed twice ({earlier.written:,} "
+                                f"and {written:,} {unit})", node=pnode, figure=fid,
+                                field="printed", fix="keep one entry per unit: the audit judges "
+                                "each conversion once")
+        fig.printed.append(Printed(value=value, written=written, unit=unit,
+                                   qualifier=_qualifier(ctx, pnode, "qualifier", figure=fid)))
 
 
 def _parse_domain(ctx, node, fid):
