@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from analysis.cli import cli
-from analysis.errors import UsageError
+from analysis.errors import LockTimeout, ParameterError, ReportListError, UsageError
 from analysis.reports import build as build_mod
 from analysis.reports import cache as cache_mod
 from analysis.reports import runners as runners_mod
@@ -26,8 +26,6 @@ from analysis.reports.cache import cache_key, stripped_notebook
 from analysis.reports.progress import Reporter
 from analysis.reports.publish import read_manifest
 from analysis.reports.reportlist import (
-    ParameterError,
-    ReportListError,
     load_report_list,
     parse_overrides,
 )
@@ -395,7 +393,7 @@ def test_second_build_waits_for_the_lock_then_exits_2(tmp_path):
     root = make_project(tmp_path)
     (root / "reports").mkdir()
     with FileLock(str(root / "reports" / ".build.lock")):
-        with pytest.raises(build_mod.LockTimeout) as err:
+        with pytest.raises(LockTimeout) as err:
             run(root, "main", lock_timeout=0.3)
     assert err.value.exit_code == 2
     assert "another build is running" in str(err.value)

@@ -16,8 +16,9 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from pypdf import PdfReader
 
+from analysis.errors import RenderError
 from analysis.reports import render
-from analysis.reports.render import RenderError, html_report, pdf_report
+from analysis.reports.render import html_report, pdf_report
 
 SCRIPT = "<script>alert(1)</script>"
 ALT = "Bar chart: area held 90 km² against 1,000 km² captured"

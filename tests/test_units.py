@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.errors import UnknownUnit
 from analysis.figures.units import (
     ALIASES,
-    UnknownUnit,
     convert,
     describe_dimension,
     dimensionality,

@@ -14,7 +14,7 @@ import textwrap
 import click
 
 from analysis import __version__
-from analysis.errors import AnalysisError, UsageError
+from analysis.errors import INPUT_ERROR, AnalysisError, UsageError, exit_code
 from analysis.figures.bounds import POLICIES
 
 # The figures engine loads pint (about half a second), so commands import it when
@@ -30,7 +30,7 @@ def user_errors(func):
             return func(*args, **kwargs)
         except AnalysisError as exc:
             click.echo(f"Error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            sys.exit(exit_code(exc))
 
     return wrapper
 
@@ -131,7 +131,7 @@ def check(sources, policy, readings, strict, as_json, against):
         raise UsageError(f"--reading names {', '.join(unused)}, which no checked file has "
                          "as a figure; check the spelling")
     if failed or (strict and inconsistent):
-        sys.exit(1)
+        sys.exit(INPUT_ERROR)
 
 
 @cli.command()

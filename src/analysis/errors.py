@@ -1,18 +1,76 @@
-"""One base error for everything a user can get wrong.
+"""Every error a user can cause, under one base, in one message shape.
 
-Each error carries its facts (file, line, figure, field, fix) and builds its
-message from them, so the CLI can print it as one paragraph without a traceback.
+As in pint's `errors` module: each error class carries its facts (file, line,
+figure, field, what to do) as fields and builds its message from them with the
+one formatter, `describe`: "where: what is wrong. What to do." The CLI prints that
+as one paragraph without a traceback and exits with `exit_code(exc)`: 1 for bad
+input, 2 for wrong use or configuration.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
+
+INPUT_ERROR = 1  # a source file, article, formula or notebook is wrong
+USAGE_ERROR = 2  # the command line, the report list or the project is wrong
+
+
+def describe(where: str | None, problem: str, fix: str | None = None) -> str:
+    """The one message shape: "where: what is wrong. What to do."
+
+    >>> describe("a.yaml, line 3", "no figures.", "add one")
+    'a.yaml, line 3: no figures. Add one.'
+    """
+    message = problem.rstrip(".") + "."
+    if where:
+        message = f"{where}: {message}"
+    if fix:
+        fix = fix.rstrip(".")
+        fix = fix[:1].upper() + fix[1:]  # a new sentence
+        message += " " + (fix if fix.endswith(("?", "!")) else fix + ".")
+    return message
 
 
 class AnalysisError(Exception):
-    """Base of every error caused by input: the CLI prints it and exits 1."""
+    """Base of every error a user can cause.
 
-    exit_code = 1
+    `AnalysisError("message")` prints the message as written; the subclasses below
+    are dataclasses with a `problem` field (and a `where` and an optional `fix`)
+    whose message `describe` builds.
+    """
+
+    @property
+    def where(self) -> str | None:
+        return None
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self)
+
+    def __str__(self) -> str:
+        problem = getattr(self, "problem", None)
+        if problem is None:
+            return super().__str__()
+        return describe(self.where, problem, getattr(self, "fix", None))
+
+    def __reduce__(self):
+        # A dataclass error keeps its fields, not its args, so rebuild it from them when
+        # it crosses a process boundary (process pool, Dask), as pint's errors do.
+        if is_dataclass(self):
+            return type(self), tuple(getattr(self, f.name) for f in fields(self))
+        return super().__reduce__()
+
+
+class UsageError(AnalysisError):
+    """Wrong command-line use or configuration (exit code 2)."""
+
+
+def exit_code(exc: BaseException) -> int:
+    """The one mapping from an error to the CLI's exit code."""
+    return USAGE_ERROR if isinstance(exc, UsageError) else INPUT_ERROR
+
+
+# --- the figures engine ---------------------------------------------------------------
 
 
 @dataclass
@@ -26,24 +84,18 @@ class SourceError(AnalysisError, ValueError):
     field: str | None = None
     fix: str | None = None
 
-    def __str__(self) -> str:
+    @property
+    def where(self) -> str:
         where = self.path
         if self.line is not None:
             where += f", line {self.line}"
-        parts = [f"{where}:"]
         if self.figure:
-            what = f"figure '{self.figure}'"
+            where += f": figure '{self.figure}'"
             if self.field:
-                what += f", field '{self.field}'"
-            parts.append(what + ":")
+                where += f", field '{self.field}'"
         elif self.field:
-            parts.append(f"field '{self.field}':")
-        parts.append(self.problem.rstrip(".") + ".")
-        if self.fix:
-            fix = self.fix.rstrip(".")
-            fix = fix[:1].upper() + fix[1:]  # a new sentence
-            parts.append(fix if fix.endswith(("?", "!")) else fix + ".")
-        return " ".join(parts)
+            where += f": field '{self.field}'"
+        return where
 
 
 @dataclass
@@ -53,14 +105,25 @@ class FormulaError(AnalysisError, ValueError):
     formula: str
     problem: str
 
-    def __str__(self) -> str:
-        return f"formula {self.formula!r}: {self.problem}"
+    @property
+    def where(self) -> str:
+        return f"formula {self.formula!r}"
 
 
-class UsageError(AnalysisError):
-    """Wrong command-line use or configuration (exit code 2)."""
+@dataclass
+class UnknownUnit(AnalysisError, ValueError):
+    """A unit spelling that is not in the unit table."""
 
-    exit_code = 2
+    text: str
+    known: tuple[str, ...] = ()
+
+    @property
+    def problem(self) -> str:
+        return (f"unknown unit {self.text!r}; use one of {', '.join(self.known)} "
+                "(or a ratio of two of them, such as 'troops / month')")
+
+
+# --- intake ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -71,8 +134,53 @@ class IntakeError(AnalysisError, ValueError):
     problem: str
     fix: str | None = None
 
-    def __str__(self) -> str:
-        message = f"{self.path}: {self.problem.rstrip('.')}."
-        if self.fix:
-            message += f" {self.fix[0].upper()}{self.fix[1:].rstrip('.')}."
-        return message
+    @property
+    def where(self) -> str:
+        return self.path
+
+
+# --- the report pipeline ---------------------------------------------------------------
+
+
+@dataclass
+class ReportListError(UsageError, ValueError):
+    """The report list is wrong: names the file, the entry and the field."""
+
+    path: str
+    problem: str
+    entry: str | None = None
+    field: str | None = None
+
+    @property
+    def where(self) -> str:
+        where = self.path
+        if self.entry is not None:
+            where += f", report {self.entry}"
+        if self.field is not None:
+            where += f", field '{self.field}'"
+        return where
+
+
+@dataclass
+class ParameterError(UsageError, ValueError):
+    """A report parameter the notebook does not accept."""
+
+    report: str
+    parameter: str
+    problem: str
+
+    @property
+    def where(self) -> str:
+        return f"report '{self.report}', parameter '{self.parameter}'"
+
+
+class ProjectError(UsageError):
+    """No project (no reports.yaml) where the command runs."""
+
+
+class LockTimeout(UsageError):
+    """Another build holds the lock for longer than we were asked to wait."""
+
+
+class RenderError(AnalysisError):
+    """A notebook could not be rendered as a report."""

@@ -23,11 +23,10 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from analysis.errors import AnalysisError, FormulaError, SourceError
+from analysis.errors import AnalysisError, FormulaError, SourceError, UnknownUnit
 from analysis.figures.bounds import INF, bounds_for, norm, to_float
 from analysis.figures.source import Check, Derived, Figure, Source
 from analysis.figures.units import (
-    UnknownUnit,
     describe_dimension,
     dimensionality,
     parse_unit,
@@ -181,7 +180,7 @@ def _dims(node, env_dims, text):
             try:
                 return dimensionality(parse_unit(node.args[1].value))
             except UnknownUnit as exc:
-                raise FormulaError(text, str(exc)) from None
+                raise FormulaError(text, exc.problem) from None
         args = [_dims(a, env_dims, text) for a in node.args]
         if name == "days_between":
             if args != ["date", "date"]:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import yaml
 
-from analysis.errors import SourceError
+from analysis.errors import SourceError, UnknownUnit
 from analysis.figures.bounds import QUALIFIERS, normalise_qualifier
-from analysis.figures.units import UnknownUnit, is_headcount, parse_unit
+from analysis.figures.units import is_headcount, parse_unit
 
 ID_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -300,7 +300,7 @@ def _unit(ctx, node, key, *, figure):
     try:
         return parse_unit(str(raw))
     except UnknownUnit as exc:
-        raise ctx.error(str(exc), node=node, key=key, figure=figure, field=key,
+        raise ctx.error(exc.problem, node=node, key=key, figure=figure, field=key,
                         fix="spell it as one of those, or add the spelling to "
                             "analysis/units.py ALIASES") from None
 

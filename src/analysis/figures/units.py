@@ -14,6 +14,8 @@ from functools import cache
 
 import pint
 
+from analysis.errors import UnknownUnit
+
 ureg = pint.UnitRegistry(non_int_type=Fraction)
 # Headcounts are a dimension of their own, so troops / troops is a pure number
 # and troops / month is a rate, while troops + km² is an error.
@@ -80,16 +82,8 @@ ALIASES: dict[str, str] = {
 }
 
 
-class UnknownUnit(ValueError):
-    """A unit spelling that is not in ALIASES."""
-
-    def __init__(self, text: str):
-        self.text = text
-        known = sorted(set(ALIASES.values()))
-        super().__init__(
-            f"unknown unit {text!r}; use one of {', '.join(known)} "
-            "(or a ratio of two of them, such as 'troops / month')"
-        )
+def _unknown(text: str) -> UnknownUnit:
+    return UnknownUnit(text, tuple(sorted(set(ALIASES.values()))))
 
 
 def _one(text: str) -> str:
@@ -99,7 +93,7 @@ def _one(text: str) -> str:
     # Canonical names keep their case (USD), so look them up as written too.
     if text.strip() in CANONICAL:
         return text.strip()
-    raise UnknownUnit(text)
+    raise _unknown(text)
 
 
 @cache
@@ -110,13 +104,13 @@ def parse_unit(text: str) -> str:
     ('km²', 'mi²', 'troops / month')
     """
     if not isinstance(text, str) or not text.strip():
-        raise UnknownUnit(str(text))
+        raise _unknown(str(text))
     parts = [p for p in text.split("/")]
     if len(parts) == 1:
         return _one(parts[0])
     if len(parts) == 2 and parts[0].strip() and parts[1].strip():
         return f"{_one(parts[0])} / {_one(parts[1])}"
-    raise UnknownUnit(text)
+    raise _unknown(text)
 
 
 def _pint_expr(canonical: str) -> str:

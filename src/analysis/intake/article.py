@@ -21,8 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from analysis.errors import IntakeError
-from analysis.figures.units import UnknownUnit, is_headcount, parse_unit
+from analysis.errors import IntakeError, UnknownUnit
+from analysis.figures.units import is_headcount, parse_unit
 from analysis.files import atomic_write
 from analysis.intake.extract import Found, PrintedNearby, evidence_of, extract, slug, yaml_number
 

@@ -18,8 +18,9 @@ import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from analysis.errors import UnknownUnit
 from analysis.figures.bounds import QUALIFIERS
-from analysis.figures.units import UnknownUnit, convert
+from analysis.figures.units import convert
 
 #: A printed conversion further than this from the exact one is reported for review;
 #: articles round conversions (90 km² -> "around 35 sq mi" is 0.7 % off), so 5 % is slack.

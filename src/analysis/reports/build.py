@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.errors import UsageError
+from analysis.errors import LockTimeout, ProjectError, UsageError
 from analysis.reports import publish as pub
 from analysis.reports.cache import (
     cache_key,
@@ -44,14 +44,6 @@ from analysis.reports.task import DEFAULT_TIMEOUT, FIGURES_FILE, FIGURES_PARAMET
 
 DEFAULT_LOCK_TIMEOUT = 600.0
 LOCK_FILE = ".build.lock"
-
-
-class LockTimeout(UsageError):
-    """Another build holds the lock for longer than we were asked to wait."""
-
-
-class ProjectError(UsageError):
-    """No project (no reports.yaml) where the command runs."""
 
 
 # --- the build ----------------------------------------------------------------------

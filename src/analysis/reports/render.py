@@ -38,8 +38,9 @@ from nbconvert.preprocessors import Preprocessor
 from pygments.formatters import HtmlFormatter
 from traitlets import Bool, Unicode, default
 
+from analysis.errors import RenderError
+
 __all__ = [
-    "RenderError",
     "ReportHTMLExporter",
     "TypstPDFExporter",
     "html_report",
@@ -57,10 +58,6 @@ PAPERS = frozenset({"a4", "us-letter"})
 # gfm is closest to Jupyter's markdown; raw_attribute carries our ```{=html} output
 # blocks (the Lua filter drops any other raw format); no YAML block may set metadata.
 PANDOC_FORMAT = "gfm+raw_attribute-yaml_metadata_block"
-
-
-class RenderError(Exception):
-    """A notebook could not be rendered as a report."""
 
 
 # --------------------------------------------------------------------------- metadata

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import yaml
 
-from analysis.errors import UsageError
+from analysis.errors import ParameterError, ReportListError, UsageError
 
 REPORT_LIST = "reports.yaml"
 FORMATS = ("html", "pdf", "ipynb")
@@ -43,36 +43,6 @@ FORMATS = ("html", "pdf", "ipynb")
 PATH_PARAMETERS = ("source",)
 # Names become folder and file names under reports/, so keep them plain.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-@dataclass
-class ReportListError(UsageError, ValueError):
-    """The report list is wrong: names the file, the entry and the field."""
-
-    path: str
-    problem: str
-    entry: str | None = None
-    field: str | None = None
-
-    def __str__(self) -> str:
-        where = self.path
-        if self.entry is not None:
-            where += f", report {self.entry}"
-        if self.field is not None:
-            where += f", field '{self.field}'"
-        return f"{where}: {self.problem.rstrip('.')}."
-
-
-@dataclass
-class ParameterError(UsageError, ValueError):
-    """A report parameter the notebook does not accept."""
-
-    report: str
-    parameter: str
-    problem: str
-
-    def __str__(self) -> str:
-        return f"report '{self.report}', parameter '{self.parameter}': {self.problem.rstrip('.')}."
 
 
 @dataclass(frozen=True)
