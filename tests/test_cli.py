@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from analysis.cli import cli
 
-CONTRACT_KEYS = {"id", "kind", "value", "low", "high", "unit", "formula", "inputs", "qualifier"}
+CONTRACT_KEYS = {"id", "kind", "value", "low", "high", "unit", "formula", "inputs", "qualifier",
+                 "width_from", "width_from_uncapped"}
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +46,16 @@ def test_figures_json_values(seed_source_path):
     assert objs["share_held"] == {
         "id": "share_held", "kind": "derived", "value": 0.09, "low": 0.0, "high": 0.095,
         "unit": "dimensionless", "formula": "held_area / captured_area",
-        "inputs": ["held_area", "captured_area"], "qualifier": None}
+        "inputs": ["held_area", "captured_area"], "qualifier": None,
+        # 85/1000 to 95/1000 from held_area (width 0.01); 0.09 down to 0 from captured_area
+        # (no upper bound), width 0.09: shares 0.1 and 0.9
+        "width_from": pytest.approx({"held_area": 0.1, "captured_area": 0.9}),
+        "width_from_uncapped": pytest.approx({"held_area": 0.1, "captured_area": 0.9})}
     # "over 1,000 km²": no upper bound -> null
     assert objs["captured_area"] == {
         "id": "captured_area", "kind": "stated", "value": 1000.0, "low": 1000.0, "high": None,
-        "unit": "km²", "formula": None, "inputs": [], "qualifier": "over"}
+        "unit": "km²", "formula": None, "inputs": [], "qualifier": "over",
+        "width_from": None, "width_from_uncapped": None}
     # dates are ISO strings
     assert objs["launch"]["value"] == "2024-08-06"
     # 10500 / 85500 and 11500 / 76500

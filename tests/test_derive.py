@@ -482,3 +482,71 @@ def test_an_infinite_constant_is_rejected(formula):
 def test_a_formula_too_long_to_read_is_rejected_not_a_recursion_error():
     with pytest.raises(SourceError, match="longer than 1000 characters"):
         _derived(("d", "+".join(["a / a"] * 5000), None))
+
+
+# --- where a bound's width comes from (width_from), worked out by hand -----------------
+
+
+def _shares(*widths):
+    total = sum(widths)
+    return [float(w / total) for w in widths]
+
+
+def test_width_from_nk_share_of_reinforcements(figures):
+    # n / (r + n), n "around 11,000" in [10,500, 11,500], r "an estimated 70,000" in
+    # [65,000, 75,000]. Vary n alone (r = 70,000): 10,500 / 80,500 = 3/23 = 0.130435 up to
+    # 11,500 / 81,500 = 23/163 = 0.141104, a width of 23/163 - 3/23 = 40/3749 = 0.010670.
+    # Vary r alone (n = 11,000): 11,000 / 86,000 = 0.127907 up to 11,000 / 76,000 = 0.144737,
+    # a width of 11/76 - 11/86 = 55/3268 = 0.016830. Shares: n 0.388, r 0.612 -- most of
+    # this range comes from the 70,000, not from "around 11,000"
+    n, r = _shares(Fraction(40, 3749), Fraction(55, 3268))
+    got = figures["nk_share_of_reinforcements"].width_from
+    assert got == pytest.approx({"nk_troops": n, "russian_troops": r}, abs=1e-12)
+    assert round(n, 3) == 0.388 and round(r, 3) == 0.612
+    # no cap binds (a share within [0, 1]; no at_most on either input): the same uncapped
+    assert figures["nk_share_of_reinforcements"].width_from_uncapped == pytest.approx(got)
+
+
+def test_width_from_share_held(figures):
+    # h / c, h "approximately 90" in [85, 95], c "over 1,000" in [1,000, no upper bound].
+    # Vary h alone (c = 1,000): 0.085 to 0.095, width 0.01. Vary c alone (h = 90): 0.09 at
+    # 1,000 down to 0 as c grows without bound, width 0.09. Shares 0.1 and 0.9
+    assert figures["share_held"].width_from == pytest.approx(
+        {"held_area": 0.1, "captured_area": 0.9}, abs=1e-12)
+
+
+def test_width_from_nk_killed_share_capped_and_uncapped(figures):
+    # k / n, k "over 1,000" capped by at_most nk_troops at 11,500: [1,000, 11,500]; n in
+    # [10,500, 11,500]. Capped: vary k alone (n = 11,000): 1/11 up to 23/22, cut to 1 by
+    # the share's domain: width 1 - 1/11 = 10/11. Vary n alone (k = 1,000): 1000/11500 =
+    # 2/23 up to 1000/10500 = 2/21, width 2/21 - 2/23 = 4/483. Shares 0.991 and 0.009
+    k, n = _shares(Fraction(10, 11), Fraction(4, 483))
+    assert figures["nk_killed_share"].width_from == pytest.approx(
+        {"nk_killed": k, "nk_troops": n}, abs=1e-12)
+    # Uncapped: k in [1,000, no upper bound] makes the figure unbounded on its own, so it
+    # takes the whole width and n's finite part counts as 0
+    assert figures["nk_killed_share"].width_from_uncapped == {"nk_killed": 1.0,
+                                                              "nk_troops": 0.0}
+
+
+def test_width_from_sum_is_in_proportion_to_the_inputs_widths(figures):
+    # r + n: widths 10,000 and 1,000 exactly (a sum is linear): 10/11 and 1/11
+    assert figures["total_reinforcements"].width_from == pytest.approx(
+        {"russian_troops": 10 / 11, "nk_troops": 1 / 11}, abs=1e-12)
+
+
+def test_width_from_exact_inputs_and_readings(seed):
+    # days_between(launch, as_of): both exact under the 'reported' reading: no width at all
+    assert evaluate(seed)["days_elapsed"].width_from == {}
+    # under the 'article' reading as_of is a range, launch exact: all of it from as_of
+    article = evaluate(seed, readings={"as_of": "article"})["days_elapsed"]
+    assert article.width_from == {"launch": 0.0, "as_of": 1.0}
+    # a stated figure has none
+    assert evaluate(seed)["held_area"].width_from is None
+
+
+def test_width_from_in_the_json_contract(figures):
+    obj = figures["share_held"].to_json()
+    assert obj["width_from"] == pytest.approx({"held_area": 0.1, "captured_area": 0.9})
+    assert obj["width_from_uncapped"] == pytest.approx(obj["width_from"])
+    assert figures["held_area"].to_json()["width_from"] is None

@@ -137,3 +137,41 @@ def test_dollar_signs_in_a_label_stay_text_in_a_chart(figures):
                                labels=[r"between $\frac and $ now"])
     svg = plots.svg(fig)
     assert "$5 and $10" in svg and r"$\frac and $" in svg
+
+
+# --- where a range comes from, in words -------------------------------------------------
+
+
+def test_width_sentences_name_the_input_as_the_article_words_it(seed_source_path):
+    rep = Report.load(seed_source_path)
+    # n / (r + n): 61% of the width from the 70,000 (tests/test_derive.py works it out)
+    assert rep.width_sentence("nk_share_of_reinforcements") == (
+        "Most of this range (61%) comes from 'an estimated 70,000' (Russian troops sent as "
+        "reinforcements to Kursk in response to the incursion); the rest from 'around 11,000' "
+        "(North Korean troops reportedly sent to help Russian forces in Kursk).")
+    # captured - held: "over 1,000" alone leaves it without an upper bound
+    assert rep.width_sentence("area_lost_km2").startswith(
+        "This range has no upper bound because of 'over 1,000'")
+    # 99.1% is "over 99%", never a rounded 100%
+    assert "Most of this range (over 99%) comes from 'over 1,000'" in rep.width_sentence(
+        "nk_killed_share")
+    # both inputs exact under the 'reported' reading
+    assert rep.width_sentence("days_elapsed") == "Its inputs are exact, so it has no range."
+    assert rep.width_sentence("held_area") == ""  # a stated figure
+
+
+def test_width_notes_list_derived_figures_of_several_inputs_escaped(tmp_path):
+    text = ("source:\n  id: t\n  title: T\nfigures:\n"
+            "  - {id: a, value: 90, qualifier: about, unit: km², description: x, "
+            "attributed_to: y}\n"
+            "  - {id: b, value: 1000, qualifier: over, unit: km², "
+            "description: '<b>ground</b> *taken*', attributed_to: y}\n"
+            "derived:\n  - {id: s, formula: a / b, description: '<script>x</script>'}\n"
+            "  - {id: m, formula: a, unit: mi², description: one input}\n")
+    path = tmp_path / "t.yaml"
+    path.write_text(text, encoding="utf-8")
+    notes = Report.load(path).width_notes(["a", "s", "m"])
+    # only s: a is stated, m is a conversion of one input. s = a / b: 0.1 and 0.9 as share_held
+    assert notes == ("- **&lt;script&gt;x&lt;/script&gt;:** Most of this range (90%) comes from "
+                     "'over 1,000' (&lt;b&gt;ground&lt;/b&gt; \\*taken\\*); the rest from "
+                     "'about 90' (x).")

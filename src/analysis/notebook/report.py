@@ -90,6 +90,55 @@ class Report:
                     else getattr(r, k)) for k in ("value", "low", "high")}
         return Result(**{**r.__dict__, **conv, "unit": self.area_unit})
 
+    # --- where a range comes from -------------------------------------------------
+
+    def _quoted(self, fid: str) -> str:
+        """An input as the article words it: "'an estimated 70,000' (Russian troops ...)"."""
+        fig, r = self.source.figure(fid), self.figures[fid]
+        desc = md(fig.description)
+        written = getattr(fig, "written", None)
+        if getattr(fig, "readings", None) and r.reading in fig.readings:
+            written = fig.readings[r.reading].written
+        if r.is_date or written is None:
+            return desc
+        words = (f"{r.qualifier} " if r.qualifier else "") + f"{written:,}"
+        return f"'{md(words)}' ({desc})"
+
+    def width_sentence(self, fid: str) -> str:
+        """One plain sentence on where a derived figure's range comes from (its width_from):
+        "Most of this range (61%) comes from 'an estimated 70,000' (...)"."""
+        r = self[fid]
+        shares = sorted((r.width_from or {}).items(), key=lambda kv: -kv[1])
+        if r.width_from is None:
+            return ""
+        if not shares or shares[0][1] == 0:
+            return "Its inputs are exact, so it has no range."
+        (top, share), rest = shares[0], [kv for kv in shares[1:] if kv[1] > 0]
+        if share == 1:
+            side = ("no upper bound" if r.high in (None, float("inf"))
+                    else "no lower bound" if r.low in (None, float("-inf")) else None)
+            if side:
+                return f"This range has {side} because of {self._quoted(top)}."
+            return f"All of this range comes from {self._quoted(top)}."
+        if share >= 0.5:
+            text = f"Most of this range ({_share(share)}) comes from {self._quoted(top)}"
+            more = "mostly " if len(rest) > 1 else ""
+            return text + f"; the rest {more}from {self._quoted(rest[0][0])}."
+        parts = [f"{self._quoted(k)} ({_share(v)})" for k, v in shares if v > 0]
+        return ("This range comes from several figures: " + ", ".join(parts[:-1])
+                + f" and {parts[-1]}.")
+
+    def width_notes(self, ids: list[str]) -> str:
+        """A Markdown list: for each derived figure with more than one input, where its range
+        comes from (Report.width_sentence)."""
+        lines = []
+        for fid in ids:
+            r = self[fid]
+            if r.width_from is None or len(r.width_from) < 2:
+                continue  # a stated figure, or a conversion: its range is its one input's
+            lines.append(f"- **{md(r.description)}:** {self.width_sentence(fid)}")
+        return "\n".join(lines)
+
     # --- tables -----------------------------------------------------------------
 
     def table(self, ids: list[str]) -> pd.DataFrame:
@@ -171,6 +220,16 @@ class Report:
                    "source": {"title": m.title, "publisher": m.publisher, "url": m.url}}
         Path(path).write_text(json.dumps(payload, indent=2, ensure_ascii=False),
                               encoding="utf-8")
+
+
+def _share(x: float) -> str:
+    """A share of a range in words: 61%, never a rounded 100% or 0%."""
+    p = x * 100
+    if 99 < p < 100:
+        return "over 99%"
+    if 0 < p < 1:
+        return "under 1%"
+    return f"{p:.0f}%"
 
 
 def _numbered_rows(frame: pd.DataFrame) -> pd.DataFrame:
