@@ -123,6 +123,19 @@ class UnknownUnit(AnalysisError, ValueError):
                 "(or a ratio of two of them, such as 'troops / month')")
 
 
+@dataclass
+class VocabularyError(AnalysisError, ValueError):
+    """The vocabulary file (units and qualifier words) is wrong: names the file and the entry."""
+
+    path: str
+    problem: str
+    fix: str | None = None
+
+    @property
+    def where(self) -> str:
+        return self.path
+
+
 # --- intake ------------------------------------------------------------------------------
 
 

@@ -11,31 +11,28 @@ import math
 from decimal import Decimal
 from fractions import Fraction
 
-INF = math.inf
+from analysis.figures.vocabulary import load_vocabulary, normalise
 
-#: wording as printed -> the family of bounds it implies (docs/architecture.md, qualifier policy)
-QUALIFIERS: dict[str, str] = {
-    "exactly": "exact",
-    "approximately": "approx", "about": "approx", "around": "approx", "roughly": "approx",
-    "some": "approx", "an estimated": "approx", "estimated": "approx", "approx.": "approx",
-    "circa": "approx", "reportedly around": "approx", "almost exactly": "approx",
-    "over": "lower", "more than": "lower", "at least": "lower", "upwards of": "lower",
-    "in excess of": "lower", "no fewer than": "lower", "no less than": "lower",
-    "nearly": "nearly", "almost": "nearly", "just under": "nearly",
-    "up to": "upper", "at most": "upper", "under": "upper", "fewer than": "upper",
-    "less than": "upper", "no more than": "upper",
-}
+INF = math.inf
 
 #: the report parameter `policy`: how to read qualifiers
 POLICIES = ("default", "exact")
+
+
+def __getattr__(name: str):
+    # QUALIFIERS (wording as printed -> the family of bounds it implies; see the qualifier
+    # policy in docs/architecture.md) is read from vocabulary.yaml on first use, so the CLI
+    # starts without it and a mistake in the file is reported by the command that needs it.
+    if name == "QUALIFIERS":
+        return load_vocabulary().qualifiers
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def normalise_qualifier(text: str | None) -> str | None:
     """Lower-case, single-spaced wording; None for no qualifier."""
     if text is None:
         return None
-    key = " ".join(str(text).split()).lower()
-    return key or None
+    return normalise(text) or None
 
 
 def qualifier_family(text: str | None) -> str:
@@ -43,7 +40,7 @@ def qualifier_family(text: str | None) -> str:
     key = normalise_qualifier(text)
     if key is None:
         return "exact"
-    return QUALIFIERS[key]
+    return load_vocabulary().qualifiers[key]
 
 
 def half_unit(value: Fraction | int | Decimal | str) -> Fraction:

@@ -301,8 +301,8 @@ def _unit(ctx, node, key, *, figure):
         return parse_unit(str(raw))
     except UnknownUnit as exc:
         raise ctx.error(exc.problem, node=node, key=key, figure=figure, field=key,
-                        fix="spell it as one of those, or add the spelling to "
-                            "analysis/units.py ALIASES") from None
+                        fix="spell it as one of those, or add the spelling to the unit's "
+                            "spellings in analysis/figures/vocabulary.yaml") from None
 
 
 def _qualifier(ctx, node, key, *, figure):

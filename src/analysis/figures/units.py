@@ -1,4 +1,6 @@
-"""The one unit registry, and the spellings of units that articles use.
+"""The one unit registry, and the spellings of units that source files use.
+
+Both come from the vocabulary file (figures/vocabulary.yaml).
 
 Magnitudes are exact: the registry parses its definitions as Fractions, so the
 international mile is exactly 1609.344 m and 1 mi² is exactly 2.589988110336 km².
@@ -8,78 +10,23 @@ pint's formatter, which cannot format Fraction exponents.
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 from functools import cache
 
 import pint
 
 from analysis.errors import UnknownUnit
+from analysis.figures.vocabulary import load_vocabulary, normalise
 
+_VOCABULARY = load_vocabulary()
 ureg = pint.UnitRegistry(non_int_type=Fraction)
-# Headcounts are a dimension of their own, so troops / troops is a pure number
-# and troops / month is a rate, while troops + km² is an error.
-ureg.define("troop = [headcount] = troops")
-ureg.define("person = troop = people")
-# Currencies are not convertible into each other without a dated exchange rate.
-ureg.define("USD = [currency_usd]")
-ureg.define("EUR = [currency_eur]")
-ureg.define("GBP = [currency_gbp]")
+for _definition in _VOCABULARY.definitions:  # headcounts, currencies (vocabulary.yaml)
+    ureg.define(_definition)
 
-#: canonical name -> pint expression. Months and years are pint's: a year is the
-#: Julian year of 365.25 days, a month a twelfth of it (30.4375 days).
-CANONICAL: dict[str, str] = {
-    "km²": "kilometer ** 2",
-    "mi²": "mile ** 2",
-    "m²": "meter ** 2",
-    "ha": "hectare",
-    "km": "kilometer",
-    "mi": "mile",
-    "m": "meter",
-    "troops": "troop",
-    "people": "person",
-    "dimensionless": "dimensionless",
-    "percent": "percent",
-    "hour": "hour",
-    "day": "day",
-    "week": "week",
-    "month": "month",
-    "year": "year",
-    "USD": "USD",
-    "EUR": "EUR",
-    "GBP": "GBP",
-}
-
-_AREA_KM = ["km²", "km2", "km^2", "km**2", "sq km", "sq. km", "sq.km", "sqkm", "square km",
-            "square kilometer", "square kilometers", "square kilometre", "square kilometres"]
-_AREA_MI = ["mi²", "mi2", "mi^2", "mi**2", "sq mi", "sq. mi", "sq.mi", "sq mile", "sq miles",
-            "square mi", "square mile", "square miles"]
-_AREA_M = ["m²", "m2", "m^2", "sq m", "square meter", "square meters", "square metre",
-           "square metres"]
-
-ALIASES: dict[str, str] = {
-    **{a: "km²" for a in _AREA_KM},
-    **{a: "mi²" for a in _AREA_MI},
-    **{a: "m²" for a in _AREA_M},
-    "ha": "ha", "hectare": "ha", "hectares": "ha",
-    "km": "km", "kilometer": "km", "kilometers": "km", "kilometre": "km", "kilometres": "km",
-    "mi": "mi", "mile": "mi", "miles": "mi",
-    "m": "m", "meter": "m", "meters": "m", "metre": "m", "metres": "m",
-    "troops": "troops", "troop": "troops", "soldiers": "troops", "soldier": "troops",
-    "personnel": "troops", "fighters": "troops",
-    "people": "people", "person": "people", "persons": "people", "civilians": "people",
-    "workers": "people",
-    "dimensionless": "dimensionless", "1": "dimensionless", "ratio": "dimensionless",
-    "percent": "percent", "per cent": "percent", "%": "percent", "pct": "percent",
-    "hour": "hour", "hours": "hour", "h": "hour", "hrs": "hour",
-    "day": "day", "days": "day", "d": "day",
-    "week": "week", "weeks": "week",
-    "month": "month", "months": "month",
-    "year": "year", "years": "year",
-    "usd": "USD", "$": "USD", "us$": "USD", "dollar": "USD", "dollars": "USD",
-    "eur": "EUR", "€": "EUR", "euro": "EUR", "euros": "EUR",
-    "gbp": "GBP", "£": "GBP", "pound": "GBP", "pounds": "GBP",
-}
+#: canonical name -> pint expression (vocabulary.yaml, `units`)
+CANONICAL: dict[str, str] = {name: unit.pint for name, unit in _VOCABULARY.units.items()}
+#: spelling in a source file (lower-case, single-spaced) -> canonical name
+ALIASES: dict[str, str] = _VOCABULARY.aliases
 
 
 def _unknown(text: str) -> UnknownUnit:
@@ -87,7 +34,7 @@ def _unknown(text: str) -> UnknownUnit:
 
 
 def _one(text: str) -> str:
-    key = re.sub(r"\s+", " ", text.strip()).lower()
+    key = normalise(text)
     if key in ALIASES:
         return ALIASES[key]
     # Canonical names keep their case (USD), so look them up as written too.

@@ -20,7 +20,8 @@ from fractions import Fraction
 
 from analysis.errors import UnknownUnit
 from analysis.figures.bounds import QUALIFIERS
-from analysis.figures.units import convert
+from analysis.figures.units import convert, dimensionality
+from analysis.figures.vocabulary import load_vocabulary, normalise
 
 #: A printed conversion further than this from the exact one is reported for review;
 #: articles round conversions (90 km² -> "around 35 sq mi" is 0.7 % off), so 5 % is slack.
@@ -150,27 +151,6 @@ _WEEKDAY_RE = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _SEASONS = {"spring": (3, 3), "summer": (6, 3), "fall": (9, 3), "autumn": (9, 3),
             "winter": (12, 3)}
 
-# (spellings, canonical unit, kind). Canonical names are analysis.figures.units' (CANONICAL),
-# except "hour", which the drafts then carry for the analyst to convert.
-_UNIT_TABLE: list[tuple[str, str, str]] = [
-    (r"square\s+kilomet(?:er|re)s?|sq\.?\s?kms?|km²|km\^?2|kilomet(?:er|re)s?²", "km²",
-     "quantity"),
-    (r"square\s+miles?|sq\.?\s?mi(?:les?)?|mi²|mi\^?2", "mi²", "quantity"),
-    (r"square\s+met(?:er|re)s?|sq\.?\s?m|m²", "m²", "quantity"),
-    (r"hectares?|ha", "ha", "quantity"),
-    (r"kilomet(?:er|re)s?|kms?", "km", "quantity"),
-    (r"miles?|mi", "mi", "quantity"),
-    (r"met(?:er|re)s?", "m", "quantity"),
-    (r"years?|yrs?", "year", "duration"),
-    (r"months?", "month", "duration"),
-    (r"weeks?", "week", "duration"),
-    (r"days?", "day", "duration"),
-    (r"hours?|hrs?", "hour", "duration"),
-    (r"%|percent|per\s+cent", "percent", "quantity"),
-    (r"(?:US\s+)?dollars|USD", "USD", "quantity"),
-    (r"euros|EUR", "EUR", "quantity"),
-    (r"pounds\s+sterling|GBP", "GBP", "quantity"),
-]
 # Military personnel are counted in `troops`, everyone else in `people` (docs/intake.md).
 _MILITARY = (r"troops?|soldiers?|servicem[ae]n|service\s?members|fighters|personnel|marines|"
              r"paratroopers|combatants|conscripts|reservists|recruits|mercenaries|sailors|"
@@ -207,10 +187,19 @@ _NUM_RE = re.compile(
 )
 _SCALE_AFTER = re.compile(r"[\s-]*(?P<scale>thousand|million|billion|trillion)\b", re.I)
 _MONEY_SCALE_AFTER = re.compile(r"\s?(?P<scale>mn|m|bn|b|k)\b", re.I)
+# Unit spellings in articles (vocabulary.yaml, `in_articles`) -> canonical unit.
+_ARTICLE_UNITS = load_vocabulary().article_spellings
+
+
+def _spelled(word: str) -> str:
+    """A word from the vocabulary as a pattern: a space in it matches any run of spaces."""
+    return re.escape(word).replace(r"\ ", r"\s+")
+
+
 _GAP = r"(?:[ \t]+\n?[ \t]*|\n[ \t]*)"  # spaces, and at most one line break
 _UNIT_AFTER = re.compile(
-    r"(?:-|" + _GAP + r")?(?:"
-    + "|".join(f"(?P<u{i}>{spell})" for i, (spell, _, _) in enumerate(_UNIT_TABLE))
+    r"(?:-|" + _GAP + r")?(?P<unit>"
+    + "|".join(_spelled(s) for s in sorted(_ARTICLE_UNITS, key=len, reverse=True))
     + r")(?![\w²])",
     re.IGNORECASE,
 )
@@ -220,8 +209,7 @@ _PEOPLE_AFTER = re.compile(
     + _CIVIL + r"))\b",
     re.IGNORECASE,
 )
-_QUALIFIER = "|".join(re.escape(q).replace(r"\ ", r"\s+")
-                      for q in sorted(QUALIFIERS, key=len, reverse=True))  # longest first
+_QUALIFIER = "|".join(_spelled(q) for q in sorted(QUALIFIERS, key=len, reverse=True))
 _CURRENCY = r"US\$|\$|€|£|USD\s?|EUR\s?|GBP\s?"
 _QUALIFIER_BEFORE = re.compile(r"(?:^|(?<![\w-]))(?P<q>" + _QUALIFIER + r")\s*$", re.IGNORECASE)
 _CURRENCY_BEFORE = re.compile(r"(?P<cur>" + _CURRENCY + r")$")
@@ -449,7 +437,8 @@ def _unit_at(text: str, pos: int) -> tuple[str, str, int] | None:
     m = _UNIT_AFTER.match(text, pos)
     if not m:
         return None
-    _, unit, kind = _UNIT_TABLE[int(m.lastgroup[1:])]  # the one group u0, u1, ... matched
+    unit = _ARTICLE_UNITS[normalise(m.group("unit"))]
+    kind = "duration" if dimensionality(unit) == dimensionality("day") else "quantity"
     return unit, kind, m.end()
 
 
