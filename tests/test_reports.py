@@ -73,7 +73,7 @@ def test_every_report_in_the_list_builds(built_project):
     root, summary = built_project
     assert summary.failed == []
     expected = {"kursk-km2", "kursk-mi2", "source-kursk-incursion-2025",
-                "source-harbour-flooding-2023", "source-zz-injected"}
+                "source-harbour-flooding-2023", "source-zz-injected", "story-kursk"}
     assert set(summary.built) == expected
     for name in expected:
         for ext in ("html", "pdf", "ipynb"):
@@ -86,7 +86,8 @@ def test_every_report_in_the_list_builds(built_project):
 
 
 @pytest.mark.parametrize("name", ["kursk-km2", "kursk-mi2", "source-kursk-incursion-2025",
-                                  "source-harbour-flooding-2023", "source-zz-injected"])
+                                  "source-harbour-flooding-2023", "source-zz-injected",
+                                  "story-kursk"])
 def test_html_has_no_external_reference_and_no_script(built_project, name):
     root, _ = built_project
     page = _report(root, name, "html").read_text(encoding="utf-8")
@@ -109,6 +110,24 @@ def test_html_and_pdf_hold_the_key_figures(built_project, name, figures):
     for figure in figures:
         assert figure in page, f"{figure} missing from {name}.html"
         assert figure in text, f"{figure} missing from {name}.pdf"
+
+
+def test_the_seed_story_report_is_a_one_source_timeline(built_project):
+    root, _ = built_project
+    text = _pdf_text(_report(root, "story-kursk", "pdf"))
+    page = _report(root, "story-kursk", "html").read_text(encoding="utf-8")
+    # the finding first: over 1,000 km² at the launch, about 90 km² (85..95) at the statement
+    finding = ("2 figures from 1 source, from at least 1,000 km² on 6 August 2024 to 90 km² "
+               "(85 km²–95 km²) on 22 June 2025. The figures agree within their bounds.")
+    assert finding in text and finding in page
+    assert "No two figures contradict each other" in text
+    # who said what when, one row a figure
+    assert "6 August 2024 over 1,000 km² at least 1,000 km² (no upper bound)" in text
+    assert "22 June 2025 approximately 90 km² 85 km² to 95 km² General Oleksandr Syrsky" in text
+    assert page.count("<svg") == 4  # a timeline for each of the four kursk quantities
+    figures = json.loads((root / "reports" / "story-kursk" / "figures.json").read_text())
+    assert [f["id"] for f in figures["figures"]][:2] == ["kursk-incursion-2025/captured_area",
+                                                         "kursk-incursion-2025/held_area"]
 
 
 def test_pdf_has_pages_title_and_table_rows(built_project):

@@ -68,8 +68,11 @@ reading_option = click.option(
 @click.option("--against", type=click.Path(dir_okay=False), default=None, metavar="ARTICLE",
               help="Also list every quantity in ARTICLE that no figure, printed conversion "
                    "or ignore entry accounts for (exit 1 if any).")
+@click.option("--quantities", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="The quantities file figures name (default: quantities.yaml or "
+                   "data/quantities.yaml, from each source's folder upward).")
 @user_errors
-def check(sources, policy, readings, strict, as_json, against):
+def check(sources, policy, readings, strict, as_json, against, quantities):
     """Validate source files and run the article's self-audit.
 
     Exit 0 when every file is valid (audit findings are warnings), 1 when a file
@@ -81,6 +84,7 @@ def check(sources, policy, readings, strict, as_json, against):
         analysis check data/sources/*.yaml
     """
     from analysis.figures.audit import audit
+    from analysis.figures.claims import find_quantities_file, load_quantities, validate
     from analysis.figures.derive import evaluate
     from analysis.figures.source import load_source
     from analysis.intake.article import format_missing, missing_figures, read_article
@@ -89,9 +93,14 @@ def check(sources, policy, readings, strict, as_json, against):
     failed = inconsistent = False
     report = []
     used: set[str] = set()
+    declared: dict = {}  # quantities file -> its quantities, each loaded once
     for path in sources:
         try:
             source = load_source(path)
+            qpath = quantities or find_quantities_file(path)
+            if qpath is not None and str(qpath) not in declared:
+                declared[str(qpath)] = load_quantities(qpath)
+            validate(source, declared.get(str(qpath)), str(qpath) if qpath else None)
             mine = {k: v for k, v in chosen.items() if any(f.id == k for f in source.figures)}
             used |= set(mine)
             figures = evaluate(source, policy=policy, readings=mine)
@@ -158,6 +167,40 @@ def figures(source, policy, readings, as_json):
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return
     click.echo(text_table(table_rows(result), ["id", "value", "bounds", "wording"]))
+
+
+@cli.command("claims")
+@click.argument("quantity", required=False)
+@click.option("--sources", "paths", multiple=True, type=click.Path(), metavar="PATH",
+              help="Source files or folders of them (default: data/sources). Repeatable.")
+@click.option("--quantities", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="The quantities file (default: found from the first source upward).")
+@policy_option
+@click.option("--json", "as_json", is_flag=True, help="Print each quantity's timeline as JSON.")
+@user_errors
+def claims_command(quantity, paths, quantities, policy, as_json):
+    """Line up every source's figures for each quantity by date; flag conflicts and reversals.
+
+    QUANTITY is a key (kursk.ground_held) or a group (kursk); all when left out. A
+    conflict is two figures at overlapping dates whose bounds do not meet; a
+    reversal is a quantity declared to only fall (or rise) that certainly moved back.
+
+    Example:
+
+        analysis claims kursk.ground_held
+
+        analysis claims --sources tests/story/sources --json
+    """
+    from analysis.figures.claims import load_story, select
+    from analysis.notebook.story import timeline_text
+
+    lines = select(load_story(list(paths) or ["data/sources"], quantities, policy=policy),
+                   quantity)
+    if as_json:
+        click.echo(json.dumps([t.to_json() for t in lines.values()], indent=2,
+                              ensure_ascii=False))
+        return
+    click.echo("\n\n".join(timeline_text(t) for t in lines.values()))
 
 
 def main() -> None:
@@ -231,6 +274,49 @@ def status_command(reports_dir):
         click.echo(f"{s.name:<28} {s.state}{when}")
         if s.detail:
             click.echo(f"{'':<28} {s.detail}")
+
+
+@cli.command("diff")
+@click.argument("name", required=False)
+@click.option("--since", metavar="BUILD|DATE", default=None,
+              help="Compare with this build, or with the last build before this date "
+                   "(YYYY-MM-DD); default: the build before the latest.")
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@click.option("--reports-dir", type=click.Path(file_okay=False), default=None,
+              help="Where reports go (default: reports/ in the project).")
+@user_errors
+def diff_command(name, since, as_json, reports_dir):
+    """List the figures whose value or bounds changed between two builds, by how much.
+
+    A changed finding (new bounds that do not meet the old, a one-sided figure
+    that became two-sided) is flagged. NAME limits it to one report.
+
+    Example:
+
+        analysis diff
+
+        analysis diff story-kursk --since 2026-11-20
+    """
+    from pathlib import Path
+
+    from analysis.reports.build import find_root
+    from analysis.reports.history import change_text, diff
+    from analysis.reports.reportlist import load_report_list
+
+    root = find_root()
+    folder = Path(reports_dir) if reports_dir else root / "reports"
+    known = [r.name for r in load_report_list(root)]
+    base, head, changes = diff(folder, name, since, known)
+    if as_json:
+        click.echo(json.dumps({"from": base["build"], "to": head["build"],
+                               "changes": [c.to_json() for c in changes]}, indent=2,
+                              ensure_ascii=False))
+        return
+    what = f"report {name}" if name else "all reports"
+    click.echo(f"{what}: build {base['build']} -> {head['build']}: "
+               f"{len(changes)} figure(s) changed")
+    for c in changes:
+        click.echo(f"  {change_text(c)}")
 
 
 @cli.command("extract")

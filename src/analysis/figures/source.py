@@ -127,6 +127,8 @@ class Figure:
     default_reading: str | None = None
     note: str | None = None
     line: int | None = None
+    quantity: str | None = None  # a key of the quantities file (figures/claims.py)
+    field_lines: dict[str, int] = field(default_factory=dict)  # field -> its line
 
 
 @dataclass
@@ -199,7 +201,7 @@ TOP_FIELDS = {"source", "figures", "derived", "checks", "ignore"}
 SOURCE_FIELDS = {"id", "title", "publisher", "url", "published", "covers", "notes", "language"}
 FIGURE_FIELDS = {"id", "kind", "description", "attributed_to", "value", "unit", "qualifier",
                  "date", "printed", "at_most", "readings", "default_reading", "note", "low",
-                 "high", "review", "evidence"}
+                 "high", "review", "evidence", "quantity"}
 DERIVED_FIELDS = {"id", "formula", "description", "unit", "domain", "format", "note"}
 CHECK_FIELDS = {"id", "assert", "description"}
 PRINTED_FIELDS = {"value", "unit", "qualifier"}
@@ -480,6 +482,9 @@ def _parse_figure(ctx, node, seen) -> Figure:
         fig.date = str(date)
     if node.get("at_most") is not None:
         fig.at_most = str(node["at_most"])
+    fig.quantity = _text(ctx, node, "quantity", figure=fid, required=False)
+    if isinstance(node, _Map):
+        fig.field_lines = dict(node.key_lines)
     return fig
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.errors import LockTimeout, ProjectError, UsageError
+from analysis.reports import history
 from analysis.reports import publish as pub
 from analysis.reports.cache import (
     cache_key,
@@ -185,12 +186,14 @@ def _build_locked(root, reports_dir, selected, declared_figs, summary, reporter,
     else:
         results = run_pool(tasks, jobs, cell_cb, on_start)
 
+    kept: dict[str, bytes] = {}  # figures.json of each report built, for the history
     try:
         for result in results:
             report, inputs, key = plans[result.name]
             entry = manifest["reports"].get(report.name) or {}
             if result.ok:
                 hashes = pub.publish_report(reports_dir, report.name, result.artifacts)
+                kept[report.name] = result.artifacts.get(FIGURES_FILE, b"")
                 pub.drop_failed(reports_dir, report.name)
                 entry = _entry(report, result, hashes, inputs, key, code, env, with_code)
                 summary.built.append(report.name)
@@ -217,12 +220,39 @@ def _build_locked(root, reports_dir, selected, declared_figs, summary, reporter,
             # After the report's folder: the manifest never names files that are not there.
             pub.write_manifest(reports_dir, manifest)
             pub.write_index(reports_dir, manifest)
+        if kept:
+            _record_history(reports_dir, manifest, kept, summary, reporter, log)
     finally:
         if not tasks:
             pub.write_manifest(reports_dir, manifest)
         pub.write_index(reports_dir, manifest)
         log("end", "-", f"{len(summary.built)} built, {len(summary.skipped)} up to date, "
             f"{len(summary.failed)} failed")
+
+
+def _record_history(reports_dir, manifest, kept, summary, reporter, log) -> None:
+    """Keep the built reports' figures; say which changed; mark them in the manifest."""
+    previous, new = history.record(reports_dir, kept, list(manifest["reports"]), pub.now())
+    if new is None:
+        reporter.changed([])
+        return
+    changes = history.changes_between(reports_dir, previous, new) if previous else []
+    summary.changes = changes
+    lines = history.summary_lines(previous, new, changes)
+    reporter.changed(lines)
+    for line in lines if changes else ():  # the log keeps changes, not the first record
+        log("changed", "-", line)
+    by_report: dict[str, list] = {}
+    for c in changes:
+        by_report.setdefault(c.report, []).append(c)
+    for name, entry in manifest["reports"].items():
+        mine = by_report.get(name)
+        if mine:  # the index marks it until a later build changes figures again
+            entry["changed"] = {"build": new["build"], "figures": len(mine),
+                                "findings": sum(1 for c in mine if c.finding)}
+        else:
+            entry.pop("changed", None)
+    pub.write_manifest(reports_dir, manifest)
 
 
 def _entry(report, result, hashes, inputs, key, code, env, with_code) -> dict:

@@ -17,6 +17,7 @@ class Summary:
     skipped: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     duration: float = 0.0
+    changes: list = field(default_factory=list)  # history.Change: figures that changed
 
     @property
     def exit_code(self) -> int:
@@ -36,6 +37,7 @@ class Reporter:
     def cell(self, name: str, index: int, total: int, line: str) -> None: ...
     def finished(self, name: str, duration: float) -> None: ...
     def failed(self, name: str, message: str) -> None: ...
+    def changed(self, lines: list[str]) -> None: ...
     def end(self, summary: Summary) -> None: ...
 
 
@@ -72,6 +74,17 @@ class PlainReporter(Reporter):
 
     def failed(self, name, message):
         print(f"FAILED      {name}: {message}", file=self.err, flush=True)
+
+    def changed(self, lines):
+        # Changes print even with --quiet: a changed published figure is what cron should mail.
+        loud = bool(lines) and lines[0].startswith("changed:")
+        for line in lines:
+            if loud:
+                print(line, file=self.out, flush=True)
+            else:
+                self._say(line)
+        if not lines:
+            self._say("changed: no figure changed")
 
     def end(self, summary):
         self._say(f"done in {summary.duration:.1f} s: {len(summary.built)} built, "
@@ -135,6 +148,10 @@ class RichReporter(PlainReporter):
         # Failures go to stderr in both displays, so cron mail and `2>` catch them.
         self.errors.print(f"FAILED {name}: {message}", style="bold red", markup=False,
                           highlight=False)
+
+    def changed(self, lines):
+        for line in lines or ["changed: no figure changed"]:
+            self._say(line)
 
     def end(self, summary):
         self.progress.stop()

@@ -208,7 +208,7 @@ max-width:60rem;padding:1rem;color:#1a1a1a;background:#fff}
 h1{font-size:1.5rem}table{border-collapse:collapse;width:100%}
 th,td{text-align:left;vertical-align:top;padding:.4rem .5rem;border-bottom:1px solid #ccc}
 th{background:#f2f2f2}code{font-size:.9em}
-.ok{color:#1b5e20}.failed{color:#b71c1c;font-weight:bold}.never{color:#555}
+.ok{color:#1b5e20}.changed{color:#8a4b00}.failed{color:#b71c1c;font-weight:bold}.never{color:#555}
 dl{margin:0;display:grid;grid-template-columns:auto 1fr;gap:0 .5rem}dt{font-weight:600}dd{margin:0}
 @media (max-width:40rem){table,tbody,tr,td{display:block}thead{display:none}
 tr{border-bottom:2px solid #999;padding:.5rem 0}td{border:0;padding:.1rem 0}}
@@ -256,6 +256,14 @@ def index_html(manifest: dict, generated: str) -> str:
                 status_text += "; last good build below"
         else:
             status_text = e(status_text)
+        changed = entry.get("changed")
+        if isinstance(changed, dict) and isinstance(changed.get("figures"), int):
+            # figures that moved in the last build (reports.history); `analysis diff` says how
+            status_text += (f'<br><strong class="changed">{changed["figures"]} figure(s) '
+                            "changed in the last build")
+            if changed.get("findings"):
+                status_text += f", {int(changed['findings'])} finding(s)"
+            status_text += "</strong>"
         built = entry.get("built") or ""
         duration = entry.get("duration")
         when = e(_readable_time(built)) + (

@@ -8,7 +8,7 @@
         notebook: notebooks/kursk_report.ipynb
         parameters: {area_unit: km2}
         formats: [html, pdf]             # optional, overrides the default
-        inputs: [data/extra.csv]         # optional: more files the notebook reads
+        inputs: [data/extra.csv]         # optional: more files the notebook reads (globs too)
     generate:                            # one report per file a glob finds
       - for_each: data/sources/*.yaml
         name: source-{stem}
@@ -365,7 +365,19 @@ def _report(entry, root: Path, shown: str, default_formats, label: str) -> Repor
     if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
         raise ReportListError(shown, "expected a list of file paths", entry_label, "inputs")
     return ReportSpec(name, Path(notebook).as_posix(), _yaml_scalars(dict(params)), formats,
-                      tuple(inputs))
+                      tuple(_expand(inputs, root)))
+
+
+def _expand(inputs: list[str], root: Path) -> list[str]:
+    """Inputs with a glob (`data/sources/*.yaml`) become the files it finds, in name order,
+    so a story report reads every source file, including ones added later."""
+    out = []
+    for item in inputs:
+        if glob.has_magic(item):
+            out.extend(Path(f).as_posix() for f in sorted(glob.glob(item, root_dir=root)))
+        else:
+            out.append(item)
+    return list(dict.fromkeys(out))
 
 
 def _generate(rule, root: Path, shown: str, default_formats, label: str) -> list[ReportSpec]:
