@@ -128,6 +128,9 @@ def test_the_seed_story_report_is_a_one_source_timeline(built_project):
     figures = json.loads((root / "reports" / "story-kursk" / "figures.json").read_text())
     assert [f["id"] for f in figures["figures"]][:2] == ["kursk-incursion-2025/captured_area",
                                                          "kursk-incursion-2025/held_area"]
+    from test_cli import CONTRACT_KEYS
+
+    assert all(set(f) == CONTRACT_KEYS for f in figures["figures"])
 
 
 def test_pdf_has_pages_title_and_table_rows(built_project):

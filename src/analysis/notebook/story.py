@@ -214,17 +214,11 @@ class Story:
         if not path:
             return
         claims = self.used or [c for t in self.timelines.values() for c in t.claims]
-        figures = [{"id": c.ref, "kind": "stated", "value": _num(c.result.value),
-                    "low": _num(c.low), "high": _num(c.high), "unit": c.result.unit,
-                    "formula": None, "inputs": [], "qualifier": c.result.qualifier}
-                   for c in claims]
+        # the engine's own JSON of each figure (the contract), renamed so ids stay unique
+        figures = [{**c.result.to_json(), "id": c.ref} for c in claims]
         payload = {"parameters": parameters, "figures": figures}
         Path(path).write_text(json.dumps(payload, indent=2, ensure_ascii=False),
                               encoding="utf-8")
-
-
-def _num(x):
-    return None if x is None or (isinstance(x, float) and math.isinf(x)) else float(x)
 
 
 # --- the chart ----------------------------------------------------------------------------
