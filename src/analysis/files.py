@@ -1,4 +1,4 @@
-"""The one place that writes a file atomically, used by every room that writes.
+"""The one place that writes a file atomically, and reads an untrusted one with limits.
 
 A reader (a browser, a web server, a second build) never sees a half-written file:
 the data goes to a temporary file in the same folder, is flushed to disk and renamed
@@ -50,3 +50,56 @@ def fsync_dir(path: Path) -> None:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# --- reading an untrusted file, with limits ----------------------------------------------
+
+#: the largest source file or report list read (a real one is a few KB)
+MAX_FILE_BYTES = 1_000_000
+#: how deep YAML mappings and lists may nest (a real file nests four or five deep)
+MAX_YAML_DEPTH = 40
+
+
+class LimitError(ValueError):
+    """A file breaks a reading limit; `line` is 1-based when known."""
+
+    def __init__(self, problem: str, fix: str, line: int | None = None):
+        super().__init__(problem)
+        self.problem, self.fix, self.line = problem, fix, line
+
+
+def read_capped(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A file's bytes, or LimitError past `limit`: reads at most limit + 1 bytes, so a
+    device such as /dev/zero or a huge file cannot hang or exhaust memory."""
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise LimitError(f"is larger than {limit:,} bytes",
+                         "a source file is a few kilobytes; check that this is the right file")
+    return data
+
+
+class LimitedComposer:
+    """Mix into a yaml Loader: no aliases (a few lines of `*a` can expand into billions
+    of nodes) and no nesting deeper than MAX_YAML_DEPTH (Python's recursion limit)."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        import yaml  # only the readers of YAML pay for it
+
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise LimitError("uses a YAML alias (*name)",
+                             "write the value out in full; aliases are not read",
+                             mark.line + 1)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise LimitError(f"nests more than {MAX_YAML_DEPTH} levels deep",
+                                 "flatten it; a source file needs four or five levels",
+                                 mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1

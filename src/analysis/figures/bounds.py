@@ -81,12 +81,14 @@ def bounds_for(value: Fraction, qualifier: str | None, *, policy: str = "default
     if policy == "exact" or family == "exact":
         return value, value
     h = half_unit(written if written is not None else value)
+    # a stated figure is a size (never negative): "about 0" is 0 to 0.5, not -0.5 to 0.5
+    floor = min(value, Fraction(0))
     if family == "approx":
-        return value - h, value + h
+        return max(value - h, floor), value + h
     if family == "lower":
         return value, INF
     if family == "nearly":
-        return value - h, value
+        return max(value - h, floor), value
     if family == "upper":
         return Fraction(0), value
     raise AssertionError(family)  # pragma: no cover - QUALIFIERS holds only these families

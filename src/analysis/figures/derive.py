@@ -43,7 +43,7 @@ FUNCTIONS = {
 COMPARISONS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "=="}
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 MAX_FORMULA_CHARS = 1000
-_MAX_CORNER_INPUTS = 16  # 2**16 corners is still fast; beyond that the file is odd
+_MAX_CORNER_INPUTS = 10  # 2**10 corners; past that interval arithmetic gives the bounds
 _MAX_GRID = 3**7
 
 
@@ -559,10 +559,6 @@ def _derived_result(source, d: Derived, trees, deps, leaves, dim) -> Result:
                           fix="choose a unit of the formula's dimension")
     factor = to_base_factor(unit)
     leaf_ids = leaves_of(d.id, deps, derived)
-    if len(leaf_ids) > _MAX_CORNER_INPUTS:
-        raise SourceError(source.path, f"depends on {len(leaf_ids)} stated figures; at most "
-                          f"{_MAX_CORNER_INPUTS} are supported", line=d.line, figure=d.id,
-                          field="formula", fix="split the formula")
     point = {lid: leaves[lid].value for lid in leaf_ids}
     try:
         value = _make_env(trees, derived, leaves, point, d.formula, False)(d.id)
@@ -572,13 +568,28 @@ def _derived_result(source, d: Derived, trees, deps, leaves, dim) -> Result:
                           fix="check the inputs' values") from None
     warnings: list[str] = []
     try:
-        low, high, widened = _corner_bounds(d, trees, derived, leaves, leaf_ids)
-        if widened:
-            warnings.append("the formula is not monotone in its inputs; bounds widened from "
-                            "a grid of interior points and may still be too narrow")
+        low, high = _interval_bounds(d.id, trees, derived, leaves)
+        exact = _uses_each_once(d.id, trees, derived)
+    except _SpansZero as exc:
+        low, high, exact = -INF, INF, True
+        warnings.append(f"the divisor {exc.text} can be zero within its inputs' bounds, so "
+                        "the figure is unbounded on both sides")
     except ArithmeticError as exc:
-        low, high = -INF, INF
+        low, high, exact = -INF, INF, True
         warnings.append(f"bounds could not be computed ({exc}); shown as unbounded")
+    if not exact and len(leaf_ids) > _MAX_CORNER_INPUTS:
+        # 2**n corners would take minutes; interval arithmetic is fast and never too narrow
+        warnings.append(f"bounds from interval arithmetic over {len(leaf_ids)} inputs, some "
+                        "used more than once: the true range may be narrower")
+    elif not exact:
+        try:
+            low, high, widened = _corner_bounds(d, trees, derived, leaves, leaf_ids)
+            if widened:
+                warnings.append("the formula is not monotone in its inputs; bounds widened "
+                                "from a grid of interior points and may still be too narrow")
+        except ArithmeticError as exc:
+            low, high = -INF, INF
+            warnings.append(f"bounds could not be computed ({exc}); shown as unbounded")
     low, high = min(low, value), max(high, value)
     if d.domain:
         dlo, dhi = d.domain
@@ -671,6 +682,91 @@ def _normalise(widths: dict[str, object]) -> dict[str, float]:
     if total == 0:
         return {}
     return {k: float(w / total) for k, w in widths.items()}
+
+
+class _SpansZero(ArithmeticError):
+    def __init__(self, text):
+        super().__init__(f"{text} can be zero")
+        self.text = text
+
+
+def _uses_each_once(did, trees, derived) -> bool:
+    """True when no stated figure occurs twice in the formula, derived figures expanded:
+    then interval arithmetic gives the exact range (each input moves independently)."""
+    seen: set[str] = set()
+
+    def visit(node) -> bool:
+        if isinstance(node, ast.Name):
+            if node.id in derived:
+                return visit(trees[node.id].body)
+            if node.id in seen:
+                return False
+            seen.add(node.id)
+            return True
+        if isinstance(node, ast.Call) and node.func.id == "quantity":
+            return True
+        return all(visit(child) for child in ast.iter_child_nodes(node))
+
+    return visit(trees[did].body)
+
+
+def _mul(a, b):
+    # an interval's end at 0 times an unbounded end contributes 0, not nan
+    return 0 if a == 0 or b == 0 else a * b
+
+
+def _interval_bounds(did, trees, derived, leaves):
+    """The formula's range over its inputs' bounds by interval arithmetic: never narrower
+    than the truth, exact when each input occurs once. _SpansZero when a divisor's range
+    has zero inside it (the figure then grows without bound on both sides)."""
+    memo: dict[str, tuple] = {}
+
+    def name(n):
+        if n in leaves and n not in derived:
+            return leaves[n].low, leaves[n].high
+        if n not in memo:
+            memo[n] = walk(trees[n].body, trees[n])
+        return memo[n]
+
+    def walk(node, top):
+        if isinstance(node, ast.Name):
+            return name(node.id)
+        if isinstance(node, ast.Constant):
+            c = Fraction(str(node.value))
+            return c, c
+        if isinstance(node, ast.UnaryOp):
+            lo, hi = walk(node.operand, top)
+            return (-hi, -lo) if isinstance(node.op, ast.USub) else (lo, hi)
+        if isinstance(node, ast.BinOp):
+            (a, b), (c, e) = walk(node.left, top), walk(node.right, top)
+            op = type(node.op)
+            if op is ast.Add:
+                return norm(a + c), norm(b + e)
+            if op is ast.Sub:
+                return norm(a - e), norm(b - c)
+            if op is ast.Div:
+                if c == e == 0:
+                    raise ArithmeticError("division by zero")
+                if c < 0 < e:
+                    raise _SpansZero(f"'{ast.unparse(node.right)}'")
+                c, e = norm(1 / e if e else -INF), norm(1 / c if c else INF)
+            products = [_mul(x, y) for x in (a, b) for y in (c, e)]
+            return norm(min(products)), norm(max(products))
+        if isinstance(node, ast.Call):
+            fname = node.func.id
+            if fname == "quantity":
+                c = Fraction(str(node.args[0].value)) * to_base_factor(
+                    parse_unit(node.args[1].value))
+                return c, c
+            args = [walk(a, top) for a in node.args]
+            if fname == "days_between":
+                (a, b), (c, e) = args
+                return norm((c - b) * SECONDS_PER_DAY), norm((e - a) * SECONDS_PER_DAY)
+            pick = min if fname == "min" else max
+            return pick(lo for lo, _ in args), pick(hi for _, hi in args)
+        raise ArithmeticError(f"{_describe(node)} has no interval")  # pragma: no cover
+
+    return walk(trees[did].body, trees[did])
 
 
 def _corner_bounds(d, trees, derived, leaves, leaf_ids):

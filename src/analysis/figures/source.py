@@ -12,7 +12,7 @@ import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,8 +21,19 @@ import yaml
 from analysis.errors import SourceError, UnknownUnit
 from analysis.figures.bounds import QUALIFIERS, normalise_qualifier
 from analysis.figures.units import is_headcount, parse_unit
+from analysis.files import LimitedComposer, LimitError, read_capped
 
-ID_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+ID_RE = re.compile(r"[a-z][a-z0-9_]*")  # used with fullmatch: "a\n" is no id
+
+# A number as a person writes it: plain decimal, optionally with thousands commas, and
+# scientific notation. Anything else (2,5 or 1:30 or 0x1F, which YAML 1.1 reads as 25,
+# 90 and 31) is refused rather than guessed at.
+_NUMBER_RE = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][+-]?\d+)?"
+                        r"|[+-]?\.\d+(?:[eE][+-]?\d+)?")
+# Caps checked before any Fraction is made: 1e999999999 as a Fraction is a billion-digit
+# integer. Real figures have a handful of digits and lie far inside 1e-30 .. 1e30.
+MAX_DIGITS = 30
+MAX_EXPONENT = 30
 
 
 # --- YAML with line numbers -------------------------------------------------------
@@ -35,8 +46,14 @@ class _Map(dict):
     key_lines: dict
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(LimitedComposer, yaml.SafeLoader):
     pass
+
+
+class _Written(str):
+    """A scalar YAML would read as a number in a form people do not write (0x1F, 1:30,
+    .inf, 1_000): kept as the text written, so a text field shows it as written and a
+    number field refuses it with a fix."""
 
 
 def _construct_mapping(loader, node):
@@ -46,6 +63,8 @@ def _construct_mapping(loader, node):
     out.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | Decimal | dt.date):
+            raise _BadKey(key_node.start_mark.line + 1)
         if key in out:
             raise _DuplicateKey(key, key_node.start_mark.line + 1)
         out[key] = loader.construct_object(value_node, deep=True)
@@ -53,13 +72,15 @@ def _construct_mapping(loader, node):
     return out
 
 
-def _construct_float(loader, node):
+def _construct_number(loader, node):
     # keep the digits as printed: 2.50 has three significant digits
-    text = loader.construct_scalar(node).replace("_", "")
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        return float(loader.construct_yaml_float(node))
+    text = loader.construct_scalar(node)
+    if not _NUMBER_RE.fullmatch(text) or len(text) > 2 * MAX_DIGITS:
+        return _Written(text)
+    number = Decimal(text)
+    if number == number.to_integral_value() and "." not in text and "e" not in text.lower():
+        return int(text)
+    return number
 
 
 def _construct_timestamp(loader, node):
@@ -70,13 +91,19 @@ def _construct_timestamp(loader, node):
         return loader.construct_scalar(node)
 
 
+class _BadKey(Exception):
+    def __init__(self, line):
+        self.line = line
+
+
 class _DuplicateKey(Exception):
     def __init__(self, key, line):
         self.key, self.line = key, line
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_number)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_number)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
@@ -251,27 +278,54 @@ def _text(ctx, node, key, *, figure=None, required=True, what="field"):
     return str(val).strip()
 
 
+def parse_number(raw) -> Decimal:
+    """A number as written (int, Decimal or text) -> Decimal, or ValueError(problem, fix).
+
+    Only plain decimal (1000, 1,000, 2.5) and scientific notation (2.5e3) are numbers;
+    digit and exponent caps apply before anything is computed with it."""
+    fix = "write a plain number such as 1000, \"1,000\" (quoted) or 2.5"
+    if isinstance(raw, bool) or raw is None:
+        raise ValueError(f"must be a number, not {raw!r}", fix)
+    if isinstance(raw, int | Decimal) and not isinstance(raw, bool):
+        text = str(raw)
+    elif isinstance(raw, str):
+        text = raw.strip()
+    else:
+        raise ValueError(f"must be a number, not {raw!r}", fix)
+    if len(text) > 2 * MAX_DIGITS + 10:
+        raise ValueError(f"has more than {MAX_DIGITS} digits", "round it as the article does")
+    if not _NUMBER_RE.fullmatch(text):
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        if re.fullmatch(r"\d+,\d{1,2}|\d+,\d{4,}", text):
+            whole, frac = text.split(",")
+            fix = (f"a comma is read only between thousands (1,000); write {whole}.{frac} "
+                   f"or {whole}{frac}")
+        elif ":" in text:
+            fix = "YAML 1.1 would read 1:30 as 90 (base 60); write the number itself, e.g. 90"
+        elif re.match(r"[+-]?0[xXoObB]", text):
+            fix = "write it in decimal digits, e.g. 31 for 0x1F"
+        raise ValueError(f"must be a number, not {shown!r}", fix)
+    written = Decimal(text.replace(",", ""))
+    digits = len(written.as_tuple().digits)
+    if digits > MAX_DIGITS:
+        raise ValueError(f"has {digits} digits; at most {MAX_DIGITS} are read",
+                         "round it as the article does")
+    if written and not -MAX_EXPONENT <= written.adjusted() < MAX_EXPONENT:
+        raise ValueError(f"is out of range (about 1e{written.adjusted()}); numbers here lie "
+                         f"between 1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT}",
+                         "check the exponent, or state it in a larger or smaller unit")
+    return written
+
+
 def _number(ctx, node, key, *, figure, nonnegative=True):
     """A figure's number: exact Fraction plus the Decimal as written."""
     raw = node.get(key)
-    fix = "write a plain number such as 1000, 1,000 (quoted) or 2.5"
-    if isinstance(raw, bool) or raw is None:
-        raise ctx.error(f"'{key}' must be a number, not {raw!r}", node=node, key=key,
-                        figure=figure, field=key, fix=fix)
-    if isinstance(raw, int | Decimal):
-        written = Decimal(raw)
-    elif isinstance(raw, str):
-        try:
-            written = Decimal(raw.replace(",", "").replace("_", "").strip())
-        except InvalidOperation:
-            raise ctx.error(f"'{key}' must be a number, not {raw!r}", node=node, key=key,
-                            figure=figure, field=key, fix=fix) from None
-    else:
-        raise ctx.error(f"'{key}' must be a number, not {raw!r}", node=node, key=key,
-                        figure=figure, field=key, fix=fix)
-    if not written.is_finite():
-        raise ctx.error(f"'{key}' must be a finite number, not {raw!r}", node=node, key=key,
-                        figure=figure, field=key, fix=fix)
+    try:
+        written = parse_number(raw)
+    except ValueError as exc:
+        problem, fix = exc.args
+        raise ctx.error(f"'{key}' {problem}", node=node, key=key, figure=figure, field=key,
+                        fix=fix) from None
     if nonnegative and written < 0:
         raise ctx.error(f"'{key}' is negative ({raw}); counts and measures here cannot be",
                         node=node, key=key, figure=figure, field=key,
@@ -324,7 +378,7 @@ def _id(ctx, node, seen, *, what):
     if fid is None:
         raise ctx.error(f"{what} without an 'id'", node=node, field="id",
                         fix="give it an id of lower-case letters, digits and _")
-    if not isinstance(fid, str) or not ID_RE.match(fid):
+    if not isinstance(fid, str) or not ID_RE.fullmatch(fid):
         raise ctx.error(f"id {fid!r} is not a valid name", node=node, key="id", field="id",
                         fix="use lower-case letters, digits and _, starting with a letter")
     if fid in seen:
@@ -362,8 +416,11 @@ def _parse_meta(ctx, doc) -> SourceMeta:
     notes = node.get("notes") or []
     if isinstance(notes, str):
         notes = [notes]
+    if not isinstance(notes, list) or not all(isinstance(n, str | int | Decimal) for n in notes):
+        raise ctx.error("'notes' must be a list of sentences", node=node, key="notes",
+                        field="notes", fix="write each note as '- text'")
     sid = _text(ctx, node, "id", what="source field")
-    if not ID_RE.match(sid.replace("-", "_")):
+    if not ID_RE.fullmatch(sid.replace("-", "_")):
         raise ctx.error(f"source id {sid!r} is not a valid name", node=node, key="id",
                         field="id", fix="use lower-case letters, digits, - and _")
     return SourceMeta(
@@ -537,7 +594,11 @@ def _parse_domain(ctx, node, fid):
             if end is None:
                 ends.append(None)
             elif isinstance(end, int | Decimal) and not isinstance(end, bool):
-                ends.append(Fraction(Decimal(end)))
+                try:
+                    ends.append(Fraction(parse_number(end)))
+                except ValueError as exc:
+                    raise ctx.error(f"domain end {exc.args[0]}", node=node, key="domain",
+                                    figure=fid, field="domain", fix=exc.args[1]) from None
             else:
                 break
         else:
@@ -599,7 +660,13 @@ def read_text(path: str | Path) -> str:
                           "in data/sources/")
     if p.is_dir():
         raise SourceError(str(path), "is a folder, not a file", fix="name a .yaml file in it")
-    data = p.read_bytes()
+    try:
+        data = read_capped(p)
+    except LimitError as exc:
+        raise SourceError(str(path), exc.problem, fix=exc.fix) from None
+    except OSError as exc:
+        raise SourceError(str(path), f"cannot be read ({exc.strerror})",
+                          fix="check the file's permissions") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -616,6 +683,11 @@ def parse_source(text: str, path: str = "<text>") -> Source:
     except _DuplicateKey as exc:
         raise SourceError(path, f"the key '{exc.key}' appears twice in one mapping",
                           line=exc.line, fix="remove one of them") from None
+    except _BadKey as exc:
+        raise SourceError(path, "a key must be a plain name, not a list or mapping",
+                          line=exc.line, fix="write keys as 'name: value'") from None
+    except LimitError as exc:
+        raise SourceError(path, exc.problem, line=exc.line, fix=exc.fix) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -631,6 +703,7 @@ def parse_source(text: str, path: str = "<text>") -> Source:
     if not isinstance(doc, dict):
         raise SourceError(path, "must be a YAML mapping with 'source:' and 'figures:' sections",
                           fix="see docs/data-format.md for a full example")
+    _check_strings(ctx, doc)
     for key in doc:
         if key not in TOP_FIELDS:
             raise ctx.error(f"unknown section '{key}'", node=doc, key=key, field=str(key),
@@ -645,6 +718,25 @@ def parse_source(text: str, path: str = "<text>") -> Source:
                     ignore=ignore)
     _check_references(ctx, source)
     return source
+
+
+_UNPRINTABLE = re.compile(r"[\ud800-\udfff]")
+
+
+def _check_strings(ctx, node) -> None:
+    """No lone surrogate in any text: a "\\ud800" escape passes YAML but cannot be
+    printed or written as UTF-8 later."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        if isinstance(value, dict | list):
+            _check_strings(ctx, value)
+        for text in (key, value):
+            if isinstance(text, str) and (bad := _UNPRINTABLE.search(text)):
+                raise ctx.error(f"text holds the invalid character U+{ord(bad.group()):04X}",
+                                node=node if isinstance(node, _Map) else None,
+                                key=key if isinstance(node, _Map) else None,
+                                fix="remove it (an escape such as \\ud800 that names half "
+                                    "a character)")
 
 
 def _check_references(ctx, source: Source) -> None:

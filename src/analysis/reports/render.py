@@ -713,7 +713,10 @@ def _pandoc_typst(markdown: str) -> str:
             markdown,
             "typst",
             format=PANDOC_FORMAT,
-            extra_args=["--wrap=preserve", f"--lua-filter={LUA_FILTER}"],
+            # --sandbox: readers and writers touch no file or URL (the filter's own HTML
+            # reader is sandboxed in the filter); --quiet: a warning is not a failure,
+            # and cron mail under `build --quiet` must show failures only
+            extra_args=["--wrap=preserve", "--sandbox", "--quiet", f"--lua-filter={LUA_FILTER}"],
         )
     except (RuntimeError, OSError) as exc:
         raise RenderError(f"pandoc could not convert the report to Typst: {exc}") from exc

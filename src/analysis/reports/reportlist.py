@@ -36,6 +36,7 @@ from pathlib import Path
 import yaml
 
 from analysis.errors import ParameterError, ReportListError, UsageError
+from analysis.files import LimitedComposer, LimitError, read_capped
 
 REPORT_LIST = "reports.yaml"
 FORMATS = ("html", "pdf", "ipynb")
@@ -43,6 +44,15 @@ FORMATS = ("html", "pdf", "ipynb")
 PATH_PARAMETERS = ("source",)
 # Names become folder and file names under reports/, so keep them plain.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class _Loader(LimitedComposer, yaml.SafeLoader):
+    """Safe YAML without aliases or deep nesting (analysis.files)."""
+
+
+def _load_yaml(text: str):
+    # ValueError: an int of more than 4,300 digits; LimitError is a ValueError too
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
 
 
 @dataclass(frozen=True)
@@ -72,13 +82,22 @@ def load_report_list(root: Path, path: Path | None = None) -> list[ReportSpec]:
     path = Path(path) if path is not None else root / REPORT_LIST
     shown = _shown(path, root)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_capped(path).decode("utf-8")
     except FileNotFoundError:
         raise ReportListError(
             shown, "no report list here; create it (see docs/scheduling.md)"
         ) from None
+    except LimitError as exc:
+        raise ReportListError(shown, f"{exc.problem}; {exc.fix}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportListError(shown, f"cannot be read as UTF-8 text ({exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = _load_yaml(text)
+    except LimitError as exc:
+        where = f" at line {exc.line}" if exc.line else ""
+        raise ReportListError(shown, f"{exc.problem}{where}; {exc.fix}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ReportListError(shown, f"not valid YAML: {exc}") from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" at line {line + 1}" if line is not None else ""
@@ -96,8 +115,10 @@ def load_report_list(root: Path, path: Path | None = None) -> list[ReportSpec]:
     reports: list[ReportSpec] = []
     for i, entry in enumerate(_list(data.get("reports", []), shown, "reports")):
         reports.append(_report(entry, root, shown, default_formats, f"#{i + 1}"))
+    taken = {r.name for r in reports}
     for i, rule in enumerate(_list(data.get("generate", []), shown, "generate")):
-        reports.extend(_generate(rule, root, shown, default_formats, f"generate #{i + 1}"))
+        reports.extend(_generate(rule, root, shown, default_formats, f"generate #{i + 1}",
+                                 taken))
     seen: set[str] = set()
     for report in reports:
         if report.name in seen:
@@ -130,8 +151,8 @@ def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict:
         if not sep or not key:
             raise UsageError(f"-p {pair!r}: expected key=value, e.g. -p area_unit=mi2")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError as exc:
+            value = _load_yaml(raw) if raw.strip() else ""
+        except (yaml.YAMLError, ValueError, RecursionError) as exc:
             raise UsageError(f"-p {pair!r}: the value is not a YAML scalar: {exc}") from None
         if isinstance(value, dict | list):
             raise UsageError(f"-p {pair!r}: expected a single value, not a list or mapping")
@@ -380,28 +401,65 @@ def _expand(inputs: list[str], root: Path) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _generate(rule, root: Path, shown: str, default_formats, label: str) -> list[ReportSpec]:
+def _generate(rule, root: Path, shown: str, default_formats, label: str,
+              taken: set[str]) -> list[ReportSpec]:
     if not isinstance(rule, dict) or not isinstance(rule.get("for_each"), str):
         raise ReportListError(shown, "expected a mapping with a 'for_each' glob", label)
     pattern = rule["for_each"]
     template = {k: v for k, v in rule.items() if k != "for_each"}
+    _check_placeholders(template, shown, label)
     out = []
     for found in sorted(glob.glob(pattern, root_dir=root)):
         rel = Path(found).as_posix()
         fill = {"path": rel, "stem": Path(found).stem, "name": Path(found).name}
-        try:
-            entry = _fill(template, fill)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ReportListError(shown, f"cannot fill in the template: {exc}", label) from exc
+        entry = _fill(template, fill)
+        if isinstance(template.get("name"), str):
+            # a file name may hold spaces or brackets; a report name names a folder
+            entry["name"] = _unique(_slug(_fill(template["name"], fill)), taken)
         out.append(_report(entry, root, shown, default_formats, f"{label} ({rel})"))
+        taken.add(out[-1].name)
     return out
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_FILLS = ("path", "stem", "name")
+
+
+def _check_placeholders(value, shown: str, label: str) -> None:
+    """Only {path}, {stem} and {name}: a template is text, not a format string."""
+    if isinstance(value, str):
+        for found in _PLACEHOLDER.findall(value):
+            if found not in _FILLS:
+                raise ReportListError(
+                    shown, f"unknown placeholder {{{found}}} in {value!r}; "
+                    "use {path}, {stem} or {name}", label)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _check_placeholders(v, shown, label)
+    elif isinstance(value, list):
+        for v in value:
+            _check_placeholders(v, shown, label)
 
 
 def _fill(value, fill: dict):
     if isinstance(value, str):
-        return value.format(**fill)
+        return _PLACEHOLDER.sub(lambda m: fill[m.group(1)], value)
     if isinstance(value, dict):
         return {k: _fill(v, fill) for k, v in value.items()}
     if isinstance(value, list):
         return [_fill(v, fill) for v in value]
     return value
+
+
+def _slug(name: str) -> str:
+    """'source-my article' -> 'source-my-article': what _NAME allows, nothing else."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")
+    return slug or "report"
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate

@@ -1,6 +1,7 @@
 -- Pandoc Lua filter for the Typst PDF of a report (analysis.reports.render).
 -- 1. Cell outputs arrive as ```{=html} blocks: parse them with pandoc's HTML reader so
---    DataFrames become real tables and figures real figures.
+--    DataFrames become real tables and figures real figures. The reader runs sandboxed
+--    (no file, no URL): it would otherwise fetch an <iframe src> and typeset the reply.
 -- 2. Drop every other raw block/inline (e.g. a ```{=typst} block in a markdown cell), so
 --    notebook text can never become Typst code.
 -- 3. Right-align table columns whose body cells are all numbers (pandas' HTML carries
@@ -20,7 +21,8 @@ local drop_raw = {
 local parse_html = {
   RawBlock = function(el)
     if is_html(el.format) then
-      local blocks = pandoc.read(el.text, "html").blocks
+      -- read_env {}: a sandbox in which no file is readable and nothing is fetched
+      local blocks = pandoc.read(el.text, "html", nil, {}).blocks
       return pandoc.Div(blocks):walk(drop_raw).content
     end
     return {}
