@@ -23,7 +23,7 @@ ALLOWED = {
     "notebook": {"errors", "files", "figures", "notebook"},
     "reports": {"errors", "files", "reports"},
     "errors": set(),
-    "files": set(),
+    "files": {"errors"},
     "cli": {"errors", "files", "figures", "intake", "notebook", "reports"},
     "__main__": {"cli"},
 }

@@ -70,6 +70,19 @@ def exit_code(exc: BaseException) -> int:
     return USAGE_ERROR if isinstance(exc, UsageError) else INPUT_ERROR
 
 
+# --- reading a file ----------------------------------------------------------------------
+
+
+@dataclass
+class LimitError(AnalysisError, ValueError):
+    """A file breaks a reading limit of analysis.files (size, YAML alias, nesting); the
+    reader that called it re-raises it with the file's name, as its own error."""
+
+    problem: str
+    fix: str | None = None
+    line: int | None = None
+
+
 # --- the figures engine ---------------------------------------------------------------
 
 

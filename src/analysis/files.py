@@ -12,6 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from analysis.errors import LimitError
+
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that readers see the old file or the new one, never part."""
@@ -58,14 +60,6 @@ def sha256(data: bytes) -> str:
 MAX_FILE_BYTES = 1_000_000
 #: how deep YAML mappings and lists may nest (a real file nests four or five deep)
 MAX_YAML_DEPTH = 40
-
-
-class LimitError(ValueError):
-    """A file breaks a reading limit; `line` is 1-based when known."""
-
-    def __init__(self, problem: str, fix: str, line: int | None = None):
-        super().__init__(problem)
-        self.problem, self.fix, self.line = problem, fix, line
 
 
 def read_capped(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import yaml
 
-from analysis.errors import SourceError, UnknownUnit
+from analysis.errors import LimitError, SourceError, UnknownUnit
 from analysis.figures.bounds import QUALIFIERS, normalise_qualifier
 from analysis.figures.units import is_headcount, parse_unit
-from analysis.files import LimitedComposer, LimitError, read_capped
+from analysis.files import LimitedComposer, read_capped
 
 ID_RE = re.compile(r"[a-z][a-z0-9_]*")  # used with fullmatch: "a\n" is no id
 

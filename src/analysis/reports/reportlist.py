@@ -35,8 +35,8 @@ from pathlib import Path
 
 import yaml
 
-from analysis.errors import ParameterError, ReportListError, UsageError
-from analysis.files import LimitedComposer, LimitError, read_capped
+from analysis.errors import LimitError, ParameterError, ReportListError, UsageError
+from analysis.files import LimitedComposer, read_capped
 
 REPORT_LIST = "reports.yaml"
 FORMATS = ("html", "pdf", "ipynb")
