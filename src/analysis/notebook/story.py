@@ -271,6 +271,28 @@ def timeline_chart(t: Timeline, sources: list[tuple[str, str]] | None = None):
             ax.plot(mid, float(c.result.value), marker=marker, color=color, markersize=8,
                     markeredgecolor="black", markeredgewidth=0.8, linestyle="none",
                     label=label)
+        # The findings drawn in black, so they read in grey print too: a conflict as the
+        # gap between the two figures, a reversal as the move between the two.
+        for k in t.conflicts:
+            lo = max(k.lower.date_low, k.upper.date_low)
+            hi = min(k.lower.date_high, k.upper.date_high)
+            x = lo + (hi - lo) / 2
+            ax.annotate("", xy=(x, float(k.upper.low)), xytext=(x, float(k.lower.high)),
+                        arrowprops={"arrowstyle": "<->", "color": "black", "lw": 1.2,
+                                    "linestyle": ":"})
+            ax.annotate("conflict", (x, float(k.lower.high + k.upper.low) / 2),
+                        xytext=(6, 0), textcoords="offset points", fontsize=9,
+                        va="center", fontstyle="italic")
+        for r in t.reversals:
+            x0 = r.earlier.date_low + (r.earlier.date_high - r.earlier.date_low) / 2
+            x1 = r.later.date_low + (r.later.date_high - r.later.date_low) / 2
+            y0, y1 = float(r.earlier.high), float(r.later.low)
+            ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                        arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.2,
+                                    "linestyle": "--", "shrinkA": 2, "shrinkB": 6})
+            ax.annotate("reversal", (x0 + (x1 - x0) / 2, (y0 + y1) / 2), xytext=(0, 8),
+                        textcoords="offset points", fontsize=9, ha="center",
+                        fontstyle="italic")
         ax.set_xlim(first - pad, last + pad)
         ax.set_ylim(0, top)
         ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=6))
