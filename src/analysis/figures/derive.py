@@ -20,6 +20,7 @@ import datetime as dt
 import difflib
 import itertools
 import math
+import operator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -40,7 +41,9 @@ FUNCTIONS = {
     "min": "min(x, y, ...): the smallest, same units",
     "max": "max(x, y, ...): the largest, same units",
 }
-COMPARISONS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "=="}
+#: the comparisons a check may make, and how each is evaluated
+COMPARISONS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
+               ast.GtE: operator.ge, ast.Eq: operator.eq}
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 MAX_FORMULA_CHARS = 1000
 _MAX_CORNER_INPUTS = 10  # 2**10 corners; past that interval arithmetic gives the bounds
@@ -146,10 +149,6 @@ class DateValue:
         self.day = day
 
 
-class _DimError(Exception):
-    pass
-
-
 def _dims(node, env_dims, text):
     """Dimensionality of a formula's result ('date' for a date)."""
     if isinstance(node, ast.Expression):
@@ -198,20 +197,20 @@ def _dims(node, env_dims, text):
     raise FormulaError(text, f"{_describe(node)} is not allowed")  # pragma: no cover
 
 
-def _eval(node, env, text, *, corner: bool):
+def _eval(node, env, text):
     """Evaluate on base-unit magnitudes (Fraction or +/-inf) and DateValues."""
     if isinstance(node, ast.Expression):
-        return _eval(node.body, env, text, corner=corner)
+        return _eval(node.body, env, text)
     if isinstance(node, ast.Name):
         return env(node.id)
     if isinstance(node, ast.Constant):
         return Fraction(str(node.value))
     if isinstance(node, ast.UnaryOp):
-        v = _eval(node.operand, env, text, corner=corner)
+        v = _eval(node.operand, env, text)
         return -v if isinstance(node.op, ast.USub) else v
     if isinstance(node, ast.BinOp):
-        a = _eval(node.left, env, text, corner=corner)
-        b = _eval(node.right, env, text, corner=corner)
+        a = _eval(node.left, env, text)
+        b = _eval(node.right, env, text)
         op = type(node.op)
         if op is ast.Add:
             return norm(a + b)
@@ -227,18 +226,15 @@ def _eval(node, env, text, *, corner: bool):
         if name == "quantity":
             unit = parse_unit(node.args[1].value)
             return Fraction(str(node.args[0].value)) * to_base_factor(unit)
-        args = [_eval(a, env, text, corner=corner) for a in node.args]
+        args = [_eval(a, env, text) for a in node.args]
         if name == "days_between":
             return norm((args[1].day - args[0].day) * SECONDS_PER_DAY)
         return min(args) if name == "min" else max(args)
     if isinstance(node, ast.Compare):
-        values = [_eval(n, env, text, corner=corner) for n in (node.left, *node.comparators)]
+        values = [_eval(n, env, text) for n in (node.left, *node.comparators)]
         values = [v.day if isinstance(v, DateValue) else v for v in values]
-        ops = {ast.Lt: lambda x, y: x < y, ast.LtE: lambda x, y: x <= y,
-               ast.Gt: lambda x, y: x > y, ast.GtE: lambda x, y: x >= y,
-               ast.Eq: lambda x, y: x == y}
-        return all(ops[type(op)](x, y) for op, x, y in zip(node.ops, values, values[1:],
-                                                            strict=False))
+        return all(COMPARISONS[type(op)](x, y) for op, x, y in zip(node.ops, values, values[1:],
+                                                                    strict=False))
     raise FormulaError(text, f"{_describe(node)} is not allowed")  # pragma: no cover
 
 
@@ -526,7 +522,7 @@ def leaves_of(did, deps, derived) -> list[str]:
     return out
 
 
-def _make_env(trees, derived, leaves, assignment, text, corner):
+def _make_env(trees, derived, leaves, assignment, text):
     memo = {}
 
     def env(name):
@@ -534,7 +530,7 @@ def _make_env(trees, derived, leaves, assignment, text, corner):
             v = assignment[name]
             return DateValue(v) if leaves[name].is_date else v
         if name not in memo:
-            memo[name] = _eval(trees[name], env, text, corner=corner)
+            memo[name] = _eval(trees[name], env, text)
         return memo[name]
 
     return env
@@ -561,7 +557,7 @@ def _derived_result(source, d: Derived, trees, deps, leaves, dim) -> Result:
     leaf_ids = leaves_of(d.id, deps, derived)
     point = {lid: leaves[lid].value for lid in leaf_ids}
     try:
-        value = _make_env(trees, derived, leaves, point, d.formula, False)(d.id)
+        value = _make_env(trees, derived, leaves, point, d.formula)(d.id)
     except ArithmeticError as exc:
         raise SourceError(source.path, f"cannot be evaluated at the stated values: {exc}",
                           line=d.line, figure=d.id, field="formula",
@@ -786,7 +782,7 @@ def _corner_bounds(d, trees, derived, leaves, leaf_ids):
         for combo in itertools.product(*grid):
             try:
                 v = _make_env(trees, derived, leaves, dict(zip(leaf_ids, combo, strict=True)),
-                              d.formula, True)(d.id)
+                              d.formula)(d.id)
             except ArithmeticError:
                 continue
             if v < low or v > high:
@@ -811,7 +807,7 @@ def _at_corner(d, trees, derived, leaves, leaf_ids, combo, box):
     grows a million-fold between the two approaches is unbounded."""
     def at(assign):
         return _make_env(trees, derived, leaves, dict(zip(leaf_ids, assign, strict=True)),
-                         d.formula, True)(d.id)
+                         d.formula)(d.id)
 
     try:
         return at(combo)
@@ -851,8 +847,6 @@ class CheckResult:
     expr: str
     holds: bool  # at the stated (point) values
     certain: bool  # holds at every corner of the inputs' bounds
-    left: object = None
-    right: object = None
 
 
 def run_check(figures: Figures, check: Check, *, point_only: bool = False) -> CheckResult:
@@ -878,13 +872,13 @@ def run_check(figures: Figures, check: Check, *, point_only: bool = False) -> Ch
     trees, deps = {**m.trees, key: tree}, {**m.deps, key: names}
     leaf_ids = leaves_of(key, deps, m.derived)
 
-    def holds_at(assignment, corner):
+    def holds_at(assignment):
         env = _make_env(trees, m.derived, m.leaves, dict(zip(leaf_ids, assignment, strict=True)),
-                        check.expr, corner)
+                        check.expr)
         return bool(env(key))
 
     try:
-        holds = holds_at([m.leaves[i].value for i in leaf_ids], False)
+        holds = holds_at([m.leaves[i].value for i in leaf_ids])
     except ArithmeticError as exc:
         raise SourceError(source.path, f"cannot be evaluated at the stated values: {exc}",
                           line=check.line, figure=check.id, field="assert",
@@ -894,7 +888,7 @@ def run_check(figures: Figures, check: Check, *, point_only: bool = False) -> Ch
         for combo in itertools.product(*[(m.leaves[i].low, m.leaves[i].high)
                                          for i in leaf_ids]):
             try:
-                ok = holds_at(combo, True)
+                ok = holds_at(combo)
             except ArithmeticError:
                 ok = False
             if not ok:

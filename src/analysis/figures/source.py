@@ -217,10 +217,6 @@ class Source:
                 return f
         raise KeyError(fid)
 
-    @property
-    def ids(self) -> list[str]:
-        return [f.id for f in self.figures] + [d.id for d in self.derived]
-
 
 # --- validation -------------------------------------------------------------------
 

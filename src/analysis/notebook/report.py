@@ -142,8 +142,6 @@ class Report:
     # --- tables -----------------------------------------------------------------
 
     def table(self, ids: list[str]) -> pd.DataFrame:
-        for fid in ids:
-            self[fid]
         shown = {fid: self.shown(fid) for fid in ids}
         rows = table_rows(shown, ids)
         rows.sort(key=lambda row: ids.index(row["id"]))
