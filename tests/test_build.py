@@ -26,13 +26,17 @@ from analysis.reports.cache import cache_key, stripped_notebook
 from analysis.reports.progress import Reporter
 from analysis.reports.publish import read_manifest
 from analysis.reports.reportlist import (
+    ReportSpec,
+    declared_parameters,
+    file_parameters,
     load_report_list,
     parse_overrides,
+    with_declared_inputs,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PARAMETERS = '''source = "data/sources/a.yaml"
+PARAMETERS = '''source = "data/sources/a.yaml"  # input file
 scale = 1.0
 title = ""
 delay_env = ""
@@ -63,14 +67,15 @@ generate:
 """
 
 
-def write_notebook(path: Path, *, extra_cells=(), markdown="# A tiny report") -> None:
+def write_notebook(path: Path, *, extra_cells=(), markdown="# A tiny report",
+                   parameters=PARAMETERS, body=BODY) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    params = nbformat.v4.new_code_cell(PARAMETERS)
+    params = nbformat.v4.new_code_cell(parameters)
     params.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell(markdown), params,
-                nbformat.v4.new_code_cell(BODY)]
+                nbformat.v4.new_code_cell(body)]
     nb.cells += [nbformat.v4.new_code_cell(src) for src in extra_cells]
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
@@ -133,7 +138,8 @@ def test_report_list_generates_one_source_report_per_file(tmp_path):
     assert sorted(reports) == ["main", "source-a", "source-b"]
     assert reports["source-b"].parameters == {"source": "data/sources/b.yaml"}
     assert reports["main"].formats == ("ipynb",)
-    assert reports["main"].input_paths() == ["notebooks/tiny.ipynb", "data/sources/a.yaml"]
+    # which parameters name files the notebook says (test_the_notebook_declares_its_input_files)
+    assert reports["main"].input_paths() == ["notebooks/tiny.ipynb"]
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -178,6 +184,67 @@ def test_overrides_are_yaml_scalars():
         "a": 2, "b": 2.5, "c": "km2", "d": True, "e": "2", "f": "2025-06-22"}
     with pytest.raises(UsageError, match="expected key=value"):
         parse_overrides(["novalue"])
+
+
+# --- one rule for paths: relative to the folder holding reports.yaml -------------------
+
+
+def test_the_notebook_declares_its_input_files(tmp_path):
+    root = make_project(tmp_path)
+    declared = declared_parameters(root / "notebooks/tiny.ipynb")
+    assert file_parameters(declared) == ["source"]  # the one line with "# input file"
+    main = {r.name: r for r in load_report_list(root)}["main"]
+    assert with_declared_inputs(main, declared).input_paths() == [
+        "notebooks/tiny.ipynb", "data/sources/a.yaml"]
+    # left at the notebook's default, the parameter still names an input file
+    bare = ReportSpec("bare", "notebooks/tiny.ipynb", {"scale": 3})
+    assert with_declared_inputs(bare, declared).input_paths() == [
+        "notebooks/tiny.ipynb", "data/sources/a.yaml"]
+
+
+def test_a_parameter_not_declared_an_input_file_is_not_shipped(tmp_path, stable_code):
+    root = make_project(tmp_path)
+    write_notebook(root / "notebooks/tiny.ipynb",
+                   parameters=PARAMETERS.replace("  # input file", ""))
+    summary, _ = run(root, "main")
+    # the task's copy of the project holds only the notebook, so the source is missing
+    assert [name for name, _ in summary.failed] == ["main"]
+    assert "FileNotFoundError" in summary.failed[0][1]
+    assert "data/sources/a.yaml" in summary.failed[0][1]
+
+
+def test_the_build_and_a_notebook_find_the_same_root(tmp_path, monkeypatch):
+    from analysis.notebook import locate
+
+    root = make_project(tmp_path).resolve()
+    (root / "notebooks/data/sources").mkdir(parents=True)
+    (root / "notebooks/data/sources/a.yaml").write_text("a file nearer the notebook\n")
+    monkeypatch.chdir(root / "notebooks")  # where JupyterLab runs a notebook
+    assert build_mod.find_root() == root
+    # relative to the root, not to the first folder up that happens to hold the path
+    assert locate("data/sources/a.yaml") == root / "data/sources/a.yaml"
+    assert locate("data/sources/nope.yaml") == Path("data/sources/nope.yaml")  # named as given
+
+
+def test_a_build_task_is_its_own_root_even_inside_another_project(
+        tmp_path, monkeypatch, stable_code):
+    import tempfile
+
+    root = make_project(tmp_path)
+    # the task's temporary folder inside another project, whose a.yaml says otherwise
+    outer = tmp_path / "outer"
+    (outer / "tmp").mkdir(parents=True)
+    (outer / "reports.yaml").write_text("reports: []\n")
+    (outer / "data/sources").mkdir(parents=True)
+    (outer / "data/sources/a.yaml").write_text("source: {title: Outer}\nfigures: {w: 100}\n")
+    monkeypatch.setattr(tempfile, "tempdir", str(outer / "tmp"))
+    body = BODY.replace("open(source)", "open(locate(source))")
+    write_notebook(root / "notebooks/tiny.ipynb",
+                   body="from analysis.notebook import locate\n" + body)
+    summary, _ = run(root, "main")
+    assert summary.built == ["main"], summary.failed
+    figures = json.loads((root / "reports/main/figures.json").read_text())
+    assert figures["figures"] == [{"id": "x", "value": 4.0}, {"id": "y", "value": 6.0}]
 
 
 # --- parameters are checked before any kernel starts ---------------------------------

@@ -1,8 +1,13 @@
-"""The one place that writes a file atomically, and reads an untrusted one with limits.
+"""Files every room shares: the one atomic writer, reading an untrusted file with limits,
+and the one project root.
 
 A reader (a browser, a web server, a second build) never sees a half-written file:
 the data goes to a temporary file in the same folder, is flushed to disk and renamed
 into place.
+
+The project root is the folder holding `reports.yaml`. Every path in the project (a
+report list entry, a notebook's input-file parameter) is relative to it: the build
+finds it from where the command runs, a notebook from where its kernel runs.
 """
 
 from __future__ import annotations
@@ -13,6 +18,19 @@ import tempfile
 from pathlib import Path
 
 from analysis.errors import LimitError
+
+#: the report list; the folder holding it is the project root
+PROJECT_FILE = "reports.yaml"
+
+
+def project_root(start: Path | str | None = None) -> Path | None:
+    """The nearest folder, from `start` (default: the working folder) up, that holds
+    reports.yaml; None outside a project."""
+    start = Path(start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder
+    return None
 
 
 def atomic_write(path: Path, data: bytes) -> None:

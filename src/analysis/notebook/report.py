@@ -22,6 +22,7 @@ from analysis.figures.bounds import QUALIFIERS
 from analysis.figures.derive import Figures, Result, evaluate
 from analysis.figures.source import Source, load_source
 from analysis.figures.units import convert
+from analysis.files import project_root
 from analysis.notebook.present import bounds_text, number, table_rows, unit_label, value_text
 
 AREA_UNITS = {"km2": "km²", "mi2": "mi²"}
@@ -243,16 +244,14 @@ def show(frame: pd.DataFrame) -> None:
 
 
 def locate(path: str | Path) -> Path:
-    """A project-relative path from wherever the notebook runs (notebooks/ in JupyterLab,
-    the project root in a build): the first match in the working folder or its parents."""
+    """A path relative to the project root (the folder holding reports.yaml, found from
+    wherever the kernel runs: notebooks/ in JupyterLab, a build task's root in a build);
+    outside a project, relative to the working folder."""
     p = Path(path)
     if p.is_absolute():
         return p
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / p).exists():
-            return folder / p
-    return p  # load_source will say it does not exist
+    found = (project_root() or Path.cwd().resolve()) / p
+    return found if found.exists() else p  # load_source will say it does not exist
 
 
 def choose(name: str, value: str, allowed) -> str:

@@ -10,14 +10,13 @@ freshness rule without building.
 
 from __future__ import annotations
 
-import ast
-import dataclasses
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.errors import LockTimeout, ProjectError, UsageError
+from analysis.files import project_root
 from analysis.reports import history
 from analysis.reports import publish as pub
 from analysis.reports.cache import (
@@ -30,7 +29,6 @@ from analysis.reports.cache import (
 )
 from analysis.reports.progress import Reporter, Summary
 from analysis.reports.reportlist import (
-    PATH_PARAMETERS,
     REPORT_LIST,
     ReportSpec,
     check_inputs,
@@ -38,6 +36,7 @@ from analysis.reports.reportlist import (
     declared_parameters,
     load_report_list,
     select,
+    with_declared_inputs,
     with_overrides,
 )
 from analysis.reports.runners import run_dask, run_pool, run_serial
@@ -51,13 +50,12 @@ LOCK_FILE = ".build.lock"
 
 
 def find_root(start: Path | None = None) -> Path:
-    """The project root: the nearest folder, from `start` up, holding reports.yaml."""
-    start = Path(start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        if (folder / REPORT_LIST).is_file():
-            return folder
-    raise ProjectError(f"no {REPORT_LIST} in {start} or any folder above it; "
-                       "run the command inside the project")
+    """The project root (analysis.files.project_root), or a ProjectError outside a project."""
+    root = project_root(start)
+    if root is None:
+        raise ProjectError(f"no {REPORT_LIST} in {Path(start or Path.cwd()).resolve()} or any "
+                           "folder above it; run the command inside the project")
+    return root
 
 
 def plan(root: Path, names=(), *, overrides=None, formats=None,
@@ -71,27 +69,10 @@ def plan(root: Path, names=(), *, overrides=None, formats=None,
     for report in selected:
         declared = declared_parameters(root / report.notebook, cache_file)
         check_parameters(report, declared, extra=(FIGURES_PARAMETER,))
-        report = _with_default_inputs(report, declared)
+        report = with_declared_inputs(report, declared)
         check_inputs(report, root)
         checked.append(report)
     return checked
-
-
-def _with_default_inputs(report: ReportSpec, declared: dict) -> ReportSpec:
-    """A path parameter left at the notebook's default still names an input file."""
-    extra = []
-    for name in PATH_PARAMETERS:
-        if name in report.parameters or name not in declared:
-            continue
-        try:
-            default = ast.literal_eval(declared[name].get("default") or "None")
-        except (ValueError, SyntaxError):
-            continue
-        if isinstance(default, str) and default:
-            extra.append(default)
-    if not extra:
-        return report
-    return dataclasses.replace(report, inputs=tuple(dict.fromkeys((*report.inputs, *extra))))
 
 
 def build(root: Path | str = ".", names=(), *, formats=None, overrides=None,
@@ -288,8 +269,8 @@ def status(root: Path | str = ".", reports_dir: Path | str | None = None) -> lis
     out = []
     cache_file = reports_dir / ".cache" / "parameters.json"
     for report in load_report_list(root):
-        try:  # the same inputs as `build` hashes: path parameters left at their defaults too
-            report = _with_default_inputs(report, declared_parameters(root / report.notebook,
+        try:  # the same inputs as `build` hashes: input-file parameters, given or default
+            report = with_declared_inputs(report, declared_parameters(root / report.notebook,
                                                                       cache_file))
         except UsageError:
             pass  # `build` will say what is wrong with the notebook

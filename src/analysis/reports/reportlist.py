@@ -15,15 +15,17 @@
         notebook: notebooks/source_report.ipynb
         parameters: {source: "{path}"}   # {path}, {stem} and {name} are filled in
 
-A parameter named in `PATH_PARAMETERS` names an input file (relative to the
-project root), so the build hashes it and ships it with the task. Parameters are
-checked against the ones the notebook declares (papermill's `inspect_notebook`)
-before any kernel starts.
+A notebook declares which of its parameters name input files: a comment starting
+`input file` on the parameter's line in its `parameters` cell. The build hashes
+each such file (relative to the project root) and ships it with the task.
+Parameters are checked against the ones the notebook declares (papermill's
+`inspect_notebook`) before any kernel starts.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import glob
 import hashlib
 import json
@@ -36,12 +38,13 @@ from pathlib import Path
 import yaml
 
 from analysis.errors import LimitError, ParameterError, ReportListError, UsageError
-from analysis.files import LimitedComposer, read_capped
+from analysis.files import PROJECT_FILE, LimitedComposer, read_capped
 
-REPORT_LIST = "reports.yaml"
+REPORT_LIST = PROJECT_FILE
 FORMATS = ("html", "pdf", "ipynb")
-# A parameter with this name holds the path of a file the notebook reads.
-PATH_PARAMETERS = ("source",)
+# A notebook declares a parameter that names an input file with a comment on its line
+# in the parameters cell that starts with these words: `source = "a.yaml"  # input file`.
+INPUT_FILE = "input file"
 # Names become folder and file names under reports/, so keep them plain.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -63,17 +66,13 @@ class ReportSpec:
     notebook: str  # posix path relative to the project root
     parameters: dict = field(default_factory=dict)
     formats: tuple[str, ...] = FORMATS
-    inputs: tuple[str, ...] = ()  # extra files the notebook reads, relative to the root
+    # other files the notebook reads, relative to the root: the list's `inputs`, and (after
+    # with_declared_inputs) the files its input-file parameters name
+    inputs: tuple[str, ...] = ()
 
     def input_paths(self) -> list[str]:
-        """The files this report reads: its notebook, path parameters, extra inputs."""
-        paths = [self.notebook]
-        for name in PATH_PARAMETERS:
-            value = self.parameters.get(name)
-            if isinstance(value, str) and value:
-                paths.append(value)
-        paths.extend(self.inputs)
-        return list(dict.fromkeys(paths))
+        """The files this report reads: its notebook and its inputs."""
+        return list(dict.fromkeys([self.notebook, *self.inputs]))
 
 
 def load_report_list(root: Path, path: Path | None = None) -> list[ReportSpec]:
@@ -268,6 +267,32 @@ def declared_parameters(notebook: Path, cache_file: Path | None = None) -> dict:
         except OSError:
             pass  # a cache that cannot be written is only slower
     return found
+
+
+def file_parameters(declared: dict) -> list[str]:
+    """The parameters a notebook declares as input files (a comment starting `input file`,
+    which papermill's inspect_notebook reads as the parameter's help)."""
+    return [name for name, spec in declared.items()
+            if str(spec.get("help") or "").strip().lower().startswith(INPUT_FILE)]
+
+
+def with_declared_inputs(report: ReportSpec, declared: dict) -> ReportSpec:
+    """The report with the files its input-file parameters name added to its inputs: the
+    value the report gives, or the notebook's default when it gives none."""
+    files = []
+    for name in file_parameters(declared):
+        if name in report.parameters:
+            value = report.parameters[name]
+        else:
+            try:
+                value = ast.literal_eval(declared[name].get("default") or "None")
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+        if isinstance(value, str) and value:
+            files.append(value)
+    if not files:
+        return report
+    return dataclasses.replace(report, inputs=tuple(dict.fromkeys((*files, *report.inputs))))
 
 
 _TYPES = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict}

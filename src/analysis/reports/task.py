@@ -8,8 +8,10 @@ a Dask worker with no shared filesystem. It never raises for a notebook's fault.
 Notebook conventions (the project's notebooks follow them):
 
 - a cell tagged `parameters` declares every parameter with a default;
-- a parameter that names an input file holds a path relative to the project root;
-  the kernel's working directory is the (materialised) root;
+- a parameter that names an input file says so with a comment starting `input file` on
+  its line (`source = "data/a.yaml"  # input file: ...`) and holds a path relative to
+  the project root; the kernel's working directory is the (materialised) root, which
+  holds a `reports.yaml` marker so that `analysis.notebook.locate` finds it;
 - a parameter `figures_out` (str, default "" meaning do not write) names a file
   to which the notebook writes, as JSON, the list of figures it used (the
   `analysis figures --json` contract; `{"figures": [...]}` is accepted too, with an
@@ -31,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis.files import PROJECT_FILE
 from analysis.reports.cache import code_hash
 from analysis.reports.publish import now
 from analysis.reports.reportlist import skip_slow_imports
@@ -127,6 +130,10 @@ def _run_in(root: Path, task: Task, emit) -> TaskResult:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+    # The folder holding reports.yaml is the project root (analysis.files.project_root):
+    # mark this copy's, so a notebook never resolves its paths in a project around it.
+    if PROJECT_FILE not in task.files:
+        (root / PROJECT_FILE).write_text("# the root of one build task's copy of the project\n")
     params = dict(task.parameters)
     if task.figures_out:
         params[FIGURES_PARAMETER] = FIGURES_FILE
