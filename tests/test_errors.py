@@ -111,6 +111,7 @@ def test_one_map_from_error_to_exit_code(error, code):
     SourceError("s.yaml", "bad", line=4, figure="area", field="unit", fix="use km²"),
     ReportListError("reports.yaml", "bad", "'r'", "notebook"),
     UnknownUnit("parsecs", ("day",)),
+    IntakeError("a.txt", "the file is empty", "save the text into it"),
     UsageError("plain"),
 ])
 def test_errors_survive_a_process_boundary(error):

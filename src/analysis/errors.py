@@ -83,6 +83,19 @@ class LimitError(AnalysisError, ValueError):
     line: int | None = None
 
 
+@dataclass
+class FileError(AnalysisError, ValueError):
+    """A file is wrong: names the file, what is wrong and what to do."""
+
+    path: str
+    problem: str
+    fix: str | None = None
+
+    @property
+    def where(self) -> str:
+        return self.path
+
+
 # --- the figures engine ---------------------------------------------------------------
 
 
@@ -136,33 +149,15 @@ class UnknownUnit(AnalysisError, ValueError):
                 "(or a ratio of two of them, such as 'troops / month')")
 
 
-@dataclass
-class VocabularyError(AnalysisError, ValueError):
+class VocabularyError(FileError):
     """The vocabulary file (units and qualifier words) is wrong: names the file and the entry."""
-
-    path: str
-    problem: str
-    fix: str | None = None
-
-    @property
-    def where(self) -> str:
-        return self.path
 
 
 # --- intake ------------------------------------------------------------------------------
 
 
-@dataclass
-class IntakeError(AnalysisError, ValueError):
+class IntakeError(FileError):
     """An article cannot be read or drafted from: names the file, what is wrong, what to do."""
-
-    path: str
-    problem: str
-    fix: str | None = None
-
-    @property
-    def where(self) -> str:
-        return self.path
 
 
 # --- the report pipeline ---------------------------------------------------------------
