@@ -112,6 +112,12 @@ def test_editing_one_figure_prints_exactly_that_change(story_project, monkeypatc
 
     index = (root / "reports" / "index.html").read_text("utf-8")
     assert "1 figure(s) changed in the last build, 1 finding(s)" in index
+    # the report carries its changes since the previous version, linked from the index
+    note = (root / "reports" / "story-marrow" / "changes.txt").read_text("utf-8").splitlines()
+    assert note[0].startswith(f"Changes in the figures of story-marrow since its previous "
+                              f"version (build {first_id}, ")
+    assert note[2:] == [rest[0].removeprefix("  story-marrow: ")]
+    assert 'href="story-marrow/changes.txt"' in index
     manifest = json.loads((root / "reports" / "manifest.json").read_text("utf-8"))
     assert manifest["reports"]["story-marrow"]["changed"] == {
         "build": second_id, "figures": 1, "findings": 1}
@@ -131,6 +137,7 @@ def test_editing_one_figure_prints_exactly_that_change(story_project, monkeypatc
     assert third.exit_code == 0 and third.output == ""
     assert len(builds(root / "reports")) == 2
     assert sorted((root / "reports" / ".history" / "objects").iterdir()) == objects
+    assert not (root / "reports" / "story-marrow" / "changes.txt").exists()  # none since
 
 
 def test_diff_against_a_build_that_does_not_exist_lists_the_builds(story_project, monkeypatch,

@@ -173,6 +173,10 @@ def _build_locked(root, reports_dir, selected, declared_figs, summary, reporter,
             report, inputs, key = plans[result.name]
             entry = manifest["reports"].get(report.name) or {}
             if result.ok:
+                note = history.report_note(reports_dir, report.name,
+                                           result.artifacts.get(FIGURES_FILE, b""))
+                if note:  # the report's "changes since the previous version", published with it
+                    result.artifacts[history.NOTE_FILE] = note.encode("utf-8")
                 hashes = pub.publish_report(reports_dir, report.name, result.artifacts)
                 kept[report.name] = result.artifacts.get(FIGURES_FILE, b"")
                 pub.drop_failed(reports_dir, report.name)
@@ -239,6 +243,8 @@ def _record_history(reports_dir, manifest, kept, summary, reporter, log) -> None
 def _entry(report, result, hashes, inputs, key, code, env, with_code) -> dict:
     files = {fmt: f"{report.name}.{fmt}" for fmt in report.formats}
     files["figures"] = FIGURES_FILE
+    if history.NOTE_FILE in hashes:
+        files["changes"] = history.NOTE_FILE
     return {
         "name": report.name, "title": result.title, "notebook": report.notebook,
         "parameters": report.parameters, "formats": list(report.formats), "files": files,

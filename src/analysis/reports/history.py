@@ -26,6 +26,7 @@ from analysis.errors import UsageError
 from analysis.files import atomic_write, sha256
 
 HISTORY = ".history"
+NOTE_FILE = "changes.txt"  # a report's changes since its previous version, beside it
 _BUILD_ID = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
 
 
@@ -172,6 +173,26 @@ def changes_between(reports_dir: Path, base: dict | None, head: dict,
         out += compare(report, _payload(reports_dir, old_reports.get(report)),
                        _payload(reports_dir, head["reports"].get(report)))
     return out
+
+
+def report_note(reports_dir: Path, name: str, figures: bytes) -> str | None:
+    """The changes of one report's figures since the last recorded build, as plain text
+    for `reports/<name>/changes.txt`; None when there is no earlier version or no change."""
+    history = builds(reports_dir)
+    if not history or name not in history[-1]["reports"]:
+        return None
+    last = history[-1]
+    try:
+        new = json.loads(figures)
+    except ValueError:
+        return None
+    changes = compare(name, _payload(reports_dir, last["reports"][name]), new)
+    if not changes:
+        return None
+    lines = [f"Changes in the figures of {name} since its previous version (build "
+             f"{last['build']}, {last['time']}):", ""]
+    lines += [change_text(c).removeprefix(f"{name}: ") for c in changes]
+    return "\n".join(lines) + "\n"
 
 
 def _build_list(history: list[dict]) -> str:
