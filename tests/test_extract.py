@@ -4,6 +4,7 @@ and `analysis extract` refuses bad input with a clear message."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -25,6 +26,7 @@ from analysis.intake.extract import Found, extract
 
 HERE = Path(__file__).parent
 ARTICLES = HERE / "articles"
+NEW_ARTICLES = HERE / "articles_new"  # written for issue 10 before the extractor read them
 ROOT = HERE.parent
 SEED = ROOT.parent / "shared" / "seed" / "000_5c024600ca51cab3.txt"
 SEED_SOURCE = ROOT / "data" / "sources" / "kursk-incursion-2025.yaml"
@@ -33,9 +35,10 @@ SEED_IGNORE = ('\nignore:\n  - {value: 1, unit: year, reason: "\'nearly a year a
                'statement; carried by the readings of as_of"}\n')
 
 
-def _article_paths() -> list[Path]:
-    return sorted(p for p in ARTICLES.iterdir()
-                  if p.suffix in (".txt", ".md", ".html") and not p.name.startswith("."))
+def _article_paths(folder: Path = ARTICLES) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix in (".txt", ".md", ".html") and not p.name.startswith(".")
+                  and p.with_name(p.stem + ".expected.yaml").exists())
 
 
 def _exact(value):
@@ -48,6 +51,8 @@ def _exact(value):
         return [_exact(v) for v in value]
     if isinstance(value, dict):
         return {k: _exact(v) for k, v in value.items()}
+    if isinstance(value, str) and re.fullmatch(r"\d+/\d+", value):
+        return Fraction(value)  # a share in words: "a third" is 1/3
     return value
 
 
@@ -455,7 +460,8 @@ def test_a_missing_article_is_named(tmp_path):
     assert result.output.startswith(f"Error: {tmp_path / 'nope.txt'}: no such file.")
 
 
-@pytest.mark.parametrize("article", _article_paths(), ids=lambda p: p.name)
+@pytest.mark.parametrize("article", _article_paths() + _article_paths(NEW_ARTICLES),
+                         ids=lambda p: p.name)
 def test_each_draft_loads_and_accounts_for_its_whole_article_or_names_the_open_date(
         tmp_path, article):
     text, found = intake.extract_file(article)
@@ -497,3 +503,175 @@ def test_extract_does_not_create_a_missing_output_folder(tmp_path):
     assert result.exit_code == 1
     assert "the folder" in result.stderr and "does not exist; nothing was written" in result.stderr
     assert not target.parent.exists()
+
+
+# --- how reporters write numbers (issue 10) -------------------------------------------
+
+
+def _key(record: dict) -> tuple:
+    """As benchmarks/extract.py counts: (value or (low, high) or date words, unit, qualifier)."""
+    if record.get("kind") == "date":
+        when = (record.get("value") or (record.get("low"), record.get("high"))
+                if record.get("value") or record.get("low")
+                else record.get("weekday") or record.get("relative"))
+        return (str(when), "date", None)
+    what = (_exact(record["value"]) if "value" in record
+            else (_exact(record["low"]), _exact(record["high"])))
+    printed = tuple(sorted(str(_key(p)) for p in record.get("printed", [])))
+    return (what, record["unit"], record.get("qualifier"), printed)
+
+
+def test_the_new_article_set_scores_at_least_095():
+    # 12 invented articles in styles the first set lacks, written before the extractor was
+    # changed for them (before: precision 0.543, recall 0.504; docs/intake.md)
+    from collections import Counter
+
+    right = wrong = missed = 0
+    articles = _article_paths(NEW_ARTICLES)
+    assert len(articles) >= 12
+    for article in articles:
+        want = Counter(_key(e) for e in yaml.safe_load(article.with_name(
+            article.stem + ".expected.yaml").read_text("utf-8"))["figures"])
+        got = Counter(_key(f.record()) for f in extract(read_article(article)))
+        right += sum((got & want).values())
+        wrong += sum((got - want).values())
+        missed += sum((want - got).values())
+    assert right / (right + wrong) >= 0.95 and right / (right + missed) >= 0.95, (
+        right, wrong, missed)
+
+
+@pytest.mark.parametrize("text, records", [
+    # number words and a dozen
+    ("Eleven thousand households were cut off.", [{"value": 11000, "unit": "dimensionless"}]),
+    ("A dozen residents were moved.", [{"value": 12, "unit": "people"}]),
+    ("half a dozen soldiers", [{"value": 6, "unit": "troops"}]),
+    # vague plurals, by the documented convention
+    ("Hundreds of farmers left.", [{"low": 200, "high": 999, "unit": "people"}]),
+    ("tens of thousands of refugees", [{"low": 20000, "high": 99999, "unit": "people"}]),
+    # ranges: a dash, "to", "between ... and", in words, with a scale, with money
+    ("a 10–15 km stretch", [{"low": 10, "high": 15, "unit": "km"}]),
+    ("between 300 and 400 soldiers", [{"low": 300, "high": 400, "unit": "troops"}]),
+    ("between six and eight people", [{"low": 6, "high": 8, "unit": "people"}]),
+    ("Between 3 and 5 million people fled.", [{"low": 3000000, "high": 5000000,
+                                              "unit": "people"}]),
+    ("it will spend £10m-£15m more", [{"low": 10000000, "high": 15000000, "unit": "GBP"}]),
+    ("some 2,000 to 2,500 lorries", [{"low": 2000, "high": 2500, "unit": "dimensionless",
+                                     "qualifier": "some"}]),
+    # not ranges: a vote, and a change from one figure to another
+    ("a vote of 31 to 9", [{"value": 31, "unit": "dimensionless"},
+                           {"value": 9, "unit": "dimensionless"}]),
+    ("from 74 square miles to about 29 square miles",
+     [{"value": 74, "unit": "mi²"}, {"value": 29, "unit": "mi²", "qualifier": "about"}]),
+    ("prices rose from £190 to £212", [{"value": 190, "unit": "GBP"},
+                                       {"value": 212, "unit": "GBP"}]),
+    # qualifiers after the number
+    ("90 km² or so of the delta", [{"value": 90, "unit": "km²", "qualifier": "or so"}]),
+    ("1,000 or more families", [{"value": 1000, "unit": "dimensionless",
+                                 "qualifier": "or more"}]),
+    ("1,400 or more dockers", [{"value": 1400, "unit": "people", "qualifier": "or more"}]),
+    ("12,500 acres or so (about 5,060 hectares)",
+     [{"value": 12500, "unit": "acres", "qualifier": "or so",
+       "printed": [{"value": 5060, "unit": "ha", "qualifier": "about"}]}]),
+    # fractions in words
+    ("about two-thirds of the paddies", [{"value": "2/3", "unit": "dimensionless",
+                                          "qualifier": "about"}]),
+    ("a third of her land", [{"value": "1/3", "unit": "dimensionless"}]),
+    ("half of all farms", [{"value": "1/2", "unit": "dimensionless"}]),
+    ("exports fell by a fifth", [{"value": "1/5", "unit": "dimensionless"}]),
+    ("in the second half of the year", []),
+    ("half an hour later", []),
+    ("for the third time", []),
+    # per cent, pc, scale words
+    ("fell 18pc", [{"value": 18, "unit": "percent"}]),
+    ("up 6.5 per cent", [{"value": 6.5, "unit": "percent"}]),
+    ("a $1.2bn budget", [{"value": 1200000000, "unit": "USD"}]),
+    ("41m tonnes of cargo", [{"value": 41000000, "unit": "tonnes"}]),
+    ("the country's 4.5m pensioners", [{"value": 4500000, "unit": "people"}]),
+    ("3 million doses", [{"value": 3000000, "unit": "dimensionless"}]),
+    # units: tonnes, acres, litres (both spellings), speeds
+    ("some 11,000 acres", [{"value": 11000, "unit": "acres", "qualifier": "some"}]),
+    ("2 million liters of retardant", [{"value": 2000000, "unit": "litres"}]),
+    ("42 billion litres", [{"value": 42000000000, "unit": "litres"}]),
+    ("Gusts of up to 145 km/h", [{"value": 145, "unit": "km / hour", "qualifier": "up to"}]),
+    ("more than a meter above", [{"value": 1, "unit": "m", "qualifier": "more than"}]),
+    # clock times are not figures
+    ("walked out at 6am", []),
+])
+def test_how_reporters_write_numbers(text, records):
+    assert [f.record() for f in extract(text)] == [_exact(r) for r in records]
+
+
+@pytest.mark.parametrize("words, record", [
+    # the article's own date: Monday 12 May 2025 (a dateline at the top)
+    ("last week", {"kind": "date", "low": dt.date(2025, 5, 5), "high": dt.date(2025, 5, 11)}),
+    ("earlier this month", {"kind": "date", "low": dt.date(2025, 5, 1),
+                            "high": dt.date(2025, 5, 11)}),
+    ("last month", {"kind": "date", "low": dt.date(2025, 4, 1), "high": dt.date(2025, 4, 30)}),
+    ("yesterday", {"kind": "date", "value": dt.date(2025, 5, 11)}),
+    ("next year", {"kind": "date", "low": dt.date(2026, 1, 1), "high": dt.date(2026, 12, 31)}),
+    ("next spring", {"kind": "date", "low": dt.date(2026, 3, 1),
+                     "high": dt.date(2026, 5, 31)}),
+    ("late 2024", {"kind": "date", "low": dt.date(2024, 9, 1), "high": dt.date(2024, 12, 31)}),
+    ("since January", {"kind": "date", "low": dt.date(2025, 1, 1),
+                       "high": dt.date(2025, 1, 31)}),
+    # a weekday: the last one on or before the article's date, the next if it is to come
+    ("on Sunday", {"kind": "date", "value": dt.date(2025, 5, 11)}),
+    ("on Monday", {"kind": "date", "value": dt.date(2025, 5, 12)}),
+    ("will resume on Friday", {"kind": "date", "value": dt.date(2025, 5, 16)}),
+    ("closed until Saturday", {"kind": "date", "value": dt.date(2025, 5, 17)}),
+])
+def test_relative_dates_resolve_against_the_articles_own_date(words, record):
+    text = f"Meridian News Wire | May 12, 2025\n\nThe agency said it happened {words}.\n"
+    found = extract(text)
+    assert found[0].record() == {"kind": "date", "value": dt.date(2025, 5, 12)}
+    assert found[1].record() == record
+    if not words[-1].isdigit():  # "late 2024" is a date of its own; the rest are read
+        assert "check it" in found[1].note
+
+
+def test_relative_dates_without_the_articles_date_are_left_for_review():
+    found = extract("Inspectors visited last week, and earlier this month they ordered repairs "
+                    "to be done by Tuesday.")
+    assert [f.record() for f in found] == [
+        {"kind": "date", "relative": "last week"},
+        {"kind": "date", "relative": "earlier this month"},
+        {"kind": "date", "weekday": "Tuesday"}]
+    assert "does not print" in found[0].note
+    # a date in the body is not the article's own: only a dateline near the top is
+    assert intake_article_date("He was born on 3 May 1990 and left last week.") is None
+
+
+def intake_article_date(text):
+    from analysis.intake.extract import article_date
+    return article_date(text)
+
+
+@pytest.mark.parametrize("line, day", [
+    ("Published 21 March 2025", dt.date(2025, 3, 21)),
+    ("12 August 2023", dt.date(2023, 8, 12)),
+    ("Saturday 19 October 2024", dt.date(2024, 10, 19)),
+    ("Updated 14 November 2024, 18:40 GMT", dt.date(2024, 11, 14)),
+    ("By Sam Ortiz | Posted March 3, 2025", dt.date(2025, 3, 3)),
+    ("The talks of 3 March 2025 failed after the army moved in.", None),
+])
+def test_the_articles_own_date_is_read_from_a_dateline(line, day):
+    assert intake_article_date(f"A headline\n{line}\n\nBody text.\n") == day
+
+
+def test_html_page_furniture_is_not_the_article(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>£30m wall</title></head><body>"
+        "<header><nav><a href='/'>Home</a> Win £500 this week!</nav></header>"
+        "<div class='ad-banner'>Save 40% for 12 months</div>"
+        "<article><header><h1>Council approves 4 km wall</h1></header>"
+        "<p>It will cost £30m.</p>"
+        "<aside class='related'><ul><li>Pier sold for £2.1m</li></ul></aside>"
+        "<div class='advert'><div>Nested 99 offers</div></div>"
+        "<p>About 250 residents came.</p></article>"
+        "<footer>© 2025 Courier Ltd. No. 01234567</footer></body></html>", encoding="utf-8")
+    text = read_article(page)
+    assert [f.record() for f in extract(text)] == [
+        {"value": 4, "unit": "km"}, {"value": 30000000, "unit": "GBP"},
+        {"value": 250, "unit": "people", "qualifier": "about"}]
+    assert "Win" not in text and "Pier" not in text and "Nested" not in text

@@ -100,7 +100,8 @@ def describe_dimension(dim) -> str:
         return "a date"
     named = {name: dimensionality(unit) for name, unit in (
         ("a pure number", "dimensionless"), ("an area", "km²"), ("a length", "km"),
-        ("a headcount", "troops"), ("a time", "day"), ("an amount of USD", "USD"),
+        ("a headcount", "troops"), ("a time", "day"), ("a mass", "tonnes"),
+        ("a volume", "litres"), ("an amount of USD", "USD"),
         ("an amount of EUR", "EUR"), ("an amount of GBP", "GBP"))}
     for name, d in named.items():
         if d == dim:

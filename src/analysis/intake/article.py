@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from analysis.errors import IntakeError, UnknownUnit
+from analysis.figures.bounds import half_unit
 from analysis.figures.units import is_headcount, parse_unit
 from analysis.files import atomic_write
 from analysis.intake.extract import Found, PrintedNearby, evidence_of, extract, slug, yaml_number
@@ -35,36 +36,69 @@ MAX_ARTICLE_BYTES = 10_000_000  # 10 MB
 
 
 class _TextOfHTML(html.parser.HTMLParser):
-    """The readable text of an HTML page; script and style contents are dropped."""
+    """The readable text of an HTML page: the article, not the page around it.
 
-    _SKIP = {"script", "style", "noscript", "template", "svg", "iframe", "object"}
+    Dropped with everything inside them: scripts, styles and other non-text elements; the
+    page's title, navigation, asides ("most read", "related"), footers and a header outside
+    the <article>; and any element whose class or id names it as an advert, banner,
+    promotion, sponsored block, menu or the like. Their numbers are not the article's.
+    """
+
+    _SKIP = {"script", "style", "noscript", "template", "svg", "iframe", "object", "title",
+             "nav", "aside", "footer", "form", "button", "select"}
+    _BOILERPLATE = {"ad", "ads", "advert", "adverts", "advertisement", "banner", "promo",
+                    "sponsor", "sponsored", "related", "newsletter", "cookie", "cookies",
+                    "social", "share", "masthead", "breadcrumb", "breadcrumbs", "menu",
+                    "sidebar", "outbrain", "taboola", "subscribe", "paywall"}
+    _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+             "source", "track", "wbr"}
     _BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
               "td", "th", "table", "section", "article", "header", "footer", "blockquote",
-              "title", "figcaption", "pre", "hr", "dd", "dt", "main", "aside", "nav"}
+              "title", "figcaption", "pre", "hr", "dd", "dt", "main", "aside", "nav", "time"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.skipping = 0
+        self.skip: list = []  # [tag, depth] of the element being dropped
+        self.in_article = 0
+
+    def _boilerplate(self, tag, attrs) -> bool:
+        if tag in self._SKIP or (tag == "header" and not self.in_article):
+            return True
+        names = " ".join(v or "" for k, v in attrs if k in ("class", "id", "role"))
+        return bool(self._BOILERPLATE & set(re.split(r"[\s_-]+", names.lower())))
 
     def handle_starttag(self, tag, attrs):
-        if tag in self._SKIP:
-            self.skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_startendtag(self, tag, attrs):
+        if self.skip:
+            if tag == self.skip[0] and tag not in self._VOID:
+                self.skip[1] += 1
+            return
+        if tag not in self._VOID and self._boilerplate(tag, attrs):
+            self.skip = [tag, 1]
+            return
+        if tag == "article":
+            self.in_article += 1
         if tag in self._BLOCK:
             self.parts.append("\n")
 
+    def handle_startendtag(self, tag, attrs):
+        if not self.skip and tag in self._BLOCK:
+            self.parts.append("\n")
+
     def handle_endtag(self, tag):
-        if tag in self._SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self._BLOCK:
+        if self.skip:
+            if tag == self.skip[0]:
+                self.skip[1] -= 1
+                if self.skip[1] == 0:
+                    self.skip = []
+            return
+        if tag == "article":
+            self.in_article = max(0, self.in_article - 1)
+        if tag in self._BLOCK:
             self.parts.append("\n")
 
     def handle_data(self, data):
-        if not self.skipping:
+        if not self.skip:
             self.parts.append(data)
 
 
@@ -209,7 +243,10 @@ def draft_figure(f: Found) -> dict:
         elif f.low is not None:
             fig["low"], fig["high"] = f.low, f.high
     else:
-        fig["value"] = yaml_number(f.value)
+        if f.value is None:  # a range: "10–15 km", "hundreds of people"
+            fig["low"], fig["high"] = yaml_number(f.low), yaml_number(f.high)
+        else:
+            fig["value"] = yaml_number(f.value)
         fig["unit"] = f.unit
         if f.qualifier:
             fig["qualifier"] = f.qualifier
@@ -325,14 +362,32 @@ def _date_accounted(f: Found, figures) -> bool:
 
 
 def _quantity_accounted(f: Found, figures, ignore) -> bool:
+    """A figure has its value (or a reading does, or a bound); a range ("10–15 km") is
+    accounted for by a figure with its ends as bounds, or with a value inside it."""
     key = _unit_key(f.unit)
     for fig in figures:
         if getattr(fig, "kind", None) == "date" or _unit_key(fig.unit) != key:
             continue
-        if any(f.value in (r.value, r.low, r.high)
-               for r in [fig, *getattr(fig, "readings", {}).values()]):
-            return True
+        for r in [fig, *getattr(fig, "readings", {}).values()]:
+            if f.value is not None and f.value in (r.value, r.low, r.high):
+                return True
+            if f.value is not None and _rounds_to(f.value, r):
+                return True
+            if f.value is None and ((r.low, r.high) == (f.low, f.high) or (
+                    r.value is not None and f.low <= r.value <= f.high)):
+                return True
+    if f.value is None:
+        return _ignored(f.low, f.unit, ignore) and _ignored(f.high, f.unit, ignore)
     return _ignored(f.value, f.unit, ignore)
+
+
+def _rounds_to(value: Fraction, r) -> bool:
+    """A share in words ("two-thirds") written as a decimal (0.67, or the draft's
+    0.6666666666666666): the same figure when the decimal is the share rounded."""
+    written = getattr(r, "written", None)
+    if value.denominator == 1 or written is None or r.value is None:
+        return False
+    return abs(r.value - value) <= half_unit(written)
 
 
 def _ignored(value: Fraction, unit: str, ignore) -> bool:

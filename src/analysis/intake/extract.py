@@ -47,8 +47,9 @@ class Found:
 
     kind is count (people, troops, or a bare number), quantity, duration, or date. A date
     has `value` (one day) or `low`/`high` (a month, a season, a year); an unresolved one
-    ("on Sunday", a month whose year the article never gives) has neither and a `note`
-    saying why.
+    ("on Sunday", "last week" in an article that gives no date of its own, a month whose
+    year the article never gives) has neither and a `note` saying why. A range of
+    quantities ("10–15 km", "hundreds of people") has `low`/`high` and no `value`.
     """
 
     kind: str
@@ -59,9 +60,10 @@ class Found:
     evidence: str
     id: str = ""
     printed: tuple[PrintedNearby, ...] = ()
-    low: dt.date | None = None
-    high: dt.date | None = None
+    low: dt.date | Fraction | None = None
+    high: dt.date | Fraction | None = None
     weekday: str | None = None  # "Sunday" in "on Sunday": a date the article leaves open
+    relative: str | None = None  # "last week" in an article with no date of its own
     note: str | None = None  # why it needs a closer look than the others
     line: int = 0
 
@@ -74,8 +76,12 @@ class Found:
                 what = f"{self.low.isoformat()} to {self.high.isoformat()}"
             elif self.weekday:
                 what = f"a {self.weekday}"
+            elif self.relative:
+                what = f"'{self.relative}'"
             else:
                 what = "a date whose year is not printed"
+        elif self.value is None:
+            what = f"{_short_number(self.low)} to {_short_number(self.high)} {self.unit}"
         else:
             what = f"{_short_number(self.value)} {self.unit}"
         if self.qualifier:
@@ -93,8 +99,12 @@ class Found:
                 return {"kind": "date", "value": self.value}
             if self.low is not None:
                 return {"kind": "date", "low": self.low, "high": self.high}
+            if self.relative:
+                return {"kind": "date", "relative": self.relative}
             return {"kind": "date", "weekday": self.weekday}
-        out: dict = {"value": self.value, "unit": self.unit}
+        out: dict = ({"value": self.value} if self.value is not None
+                     else {"low": self.low, "high": self.high})
+        out["unit"] = self.unit
         if self.qualifier:
             out["qualifier"] = self.qualifier
         if self.printed:
@@ -116,18 +126,27 @@ class Found:
                 out[key] = yaml_number(v)
         if self.weekday:
             out["weekday"] = self.weekday
+        if self.relative:
+            out["relative"] = self.relative
         return out
 
 
 def _short_number(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
+    if value.denominator not in (2, 4, 5, 8, 10, 20, 25, 50, 100, 1000) and value < 1:
+        return f"{value.numerator}/{value.denominator}"  # a share in words: 2/3
     return format(float(value), "g")
 
 
 def yaml_number(value: Fraction) -> int | float:
-    """A value as YAML and JSON write it: an int when whole, else a float."""
-    return value.numerator if value.denominator == 1 else float(value)
+    """A value as YAML and JSON write it: an int when whole, else a float; a share in words
+    (2/3) to six decimals, so the number read back is 2/3 rounded, not a float's noise."""
+    if value.denominator == 1:
+        return value.numerator
+    if _short_number(value) != format(float(value), "g"):
+        return round(float(value), 6)
+    return float(value)
 
 
 def evidence_of(text: str, span: tuple[int, int]) -> str:
@@ -157,12 +176,15 @@ _MILITARY = (r"troops?|soldiers?|servicem[ae]n|service\s?members|fighters|person
              r"infantrymen|commandos|militants|guardsmen")
 _CIVIL = (r"people|persons?|civilians?|residents|workers|children|women|men|refugees|"
           r"migrants|prisoners|hostages|inhabitants|villagers|casualties|victims|volunteers|"
-          r"employees|evacuees|deaths|fatalities|dead|killed|wounded|injured|"
+          r"employees|evacuees|deaths|fatalities|dead|killed|wounded|injured|miners|farmers|"
+          r"firefighters|dockers|pensioners|passengers|patients|students|teachers|nurses|"
+          r"doctors|"
           r"(?:were|was|have\s+been|had\s+been|are)\s+(?:killed|wounded|injured|dead)")
 _CURRENCY_SIGNS = {"$": "USD", "US$": "USD", "USD": "USD", "€": "EUR", "EUR": "EUR",
                    "£": "GBP", "GBP": "GBP"}
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 10**6, "billion": 10**9,
            "trillion": 10**12}
+_DOZEN = 12
 _MONEY_SCALES = {"m": 10**6, "mn": 10**6, "bn": 10**9, "b": 10**9, "k": 1_000}
 _SMALL = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
           "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
@@ -176,19 +198,24 @@ _STOP = {"of", "the", "a", "an", "and", "or", "in", "on", "at", "to", "for", "fr
          "with", "were", "was", "had", "have", "has", "are", "is", "be", "been", "that",
          "which", "who", "per", "each", "than", "as", "into", "since", "after", "before"}
 
-_WORD = r"(?:" + "|".join([*_SMALL, *_TENS, *_SCALES]) + r")"
+_WORD = r"(?:" + "|".join([*_SMALL, *_TENS, *_SCALES, "dozen"]) + r")"
 _NUM_RE = re.compile(
     r"(?P<digits>(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]\d)"
     r"|(?<![\w.,])\d{1,3}(?: \d{3})+(?![\d.,]\d)"
     r"|(?<![\w.,])\d+(?:\.\d+)?(?![\d,]\d))"
-    r"|(?P<words>\b(?:an?[\s-]+(?=hundred|thousand|million|billion))?" + _WORD
+    r"|(?P<words>\b(?:an?[\s-]+(?=hundred|thousand|million|billion|dozen))?" + _WORD
     + r"(?:[\s-]+(?:and[\s-]+)?" + _WORD + r")*\b)",
     re.IGNORECASE,
 )
 _SCALE_AFTER = re.compile(r"[\s-]*(?P<scale>thousand|million|billion|trillion)\b", re.I)
 _MONEY_SCALE_AFTER = re.compile(r"\s?(?P<scale>mn|m|bn|b|k)\b", re.I)
 # Unit spellings in articles (vocabulary.yaml, `in_articles`) -> canonical unit.
-_ARTICLE_UNITS = load_vocabulary().article_spellings
+# Speeds are a ratio of two units, which a vocabulary entry (one unit each) cannot name.
+_ARTICLE_UNITS = {**load_vocabulary().article_spellings,
+                  **{w: "km / hour" for w in ("km/h", "kph", "kilometres per hour",
+                                              "kilometers per hour", "kilometres an hour",
+                                              "kilometers an hour")},
+                  **{w: "mi / hour" for w in ("mph", "miles per hour", "miles an hour")}}
 
 
 def _spelled(word: str) -> str:
@@ -216,6 +243,15 @@ _CURRENCY_BEFORE = re.compile(r"(?P<cur>" + _CURRENCY + r")$")
 # What may stand between "(" and the number of a printed conversion: "(around $35 ...".
 _QUALIFIER_AND_CURRENCY = re.compile(r"(?:(?:" + _QUALIFIER + r")\s+)?(?:" + _CURRENCY + r")?",
                                      re.I)
+_CLOCK_AFTER = re.compile(r"\s?(?:[ap]\.m\.|[ap]m\b)", re.I)
+_SCALE_LETTERS = re.compile(r"(?P<scale>mn|m|bn)\b", re.I)
+_QUALIFIER_AFTER = re.compile(r"\s+or\s+(?P<q>so|more|fewer|less)\b", re.I)
+_RANGE_DASH = re.compile(r"[ \t]*[-–—][ \t]*")
+_RANGE_TO = re.compile(r"\s+to\s+", re.I)
+_RANGE_AND = re.compile(r"\s+and\s+", re.I)
+_BETWEEN_BEFORE = re.compile(r"\bbetween\s+$", re.I)
+_FROM_BEFORE = re.compile(r"\bfrom\s+$", re.I)
+_CURRENCY_AT = re.compile(r"(?:US\$|\$|€|£)?")
 _PAREN_AFTER = re.compile(r"\s*\(\s*(?:or\s+)?")
 _RELATIVE_AFTER = re.compile(r"\s+(?:after|before|later|earlier|ago|since|into|on)\b", re.I)
 _A_DURATION = re.compile(r"\b(?:a|an|one)\s+(?P<unit>year|month|week|day|fortnight)\b", re.I)
@@ -246,7 +282,12 @@ def _season_range(year: int, season: str) -> tuple[dt.date, dt.date]:
 
 _PART = {"early": (1, 10), "mid": (11, 20), "mid-": (11, 20), "late": (21, 31)}
 
+_RELATIVE_WORDS = (r"yesterday|(?:earlier|later)\s+this\s+(?:week|month|year)|"
+                   r"(?:last|this|next)\s+(?:week|month|year)|"
+                   r"(?:last|next)\s+(?:spring|summer|fall|autumn|winter)")
 _DATE_PATTERNS: list[tuple[str, re.Pattern]] = [
+    ("rel", re.compile(r"(?<!\bthe\s)(?<!\bthe)\b(?P<rel>" + _RELATIVE_WORDS + r")\b(?!\s+\d)",
+                       re.I)),
     ("iso", re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b")),
     ("dmy-range", re.compile(r"\b(?:(?i:between|from)\s+)?(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s*"
                              r"(?:-|–|—|and|to)\s*(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?"
@@ -263,13 +304,16 @@ _DATE_PATTERNS: list[tuple[str, re.Pattern]] = [
                       + r")\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?\b(?![,.]?\s*\d)")),
     ("my", re.compile(r"\b(?:(?P<part>(?i:early|mid-?|late))\s*)?(?P<mon>" + _MONTH_RE
                       + r"),?\s+(?:of\s+)?(?P<y>\d{4})\b")),
+    ("py", re.compile(r"\b(?P<part>(?i:early|mid|late))[\s-]+(?P<y>(?:19|20)\d\d)\b(?![\w-])")),
+    ("mm", re.compile(r"\b(?i:between)\s+(?P<mon1>" + "|".join(_MONTHS) + r")\s+and\s+(?P<mon>"
+                      + "|".join(_MONTHS) + r")\b(?:,?\s+(?P<y>\d{4})\b)?")),
     ("sy", re.compile(r"\b(?:the\s+)?(?P<season>spring|summer|fall|autumn|winter)(?:\s+of)?\s+"
                       r"(?P<y>\d{4})\b", re.I)),
-    ("m", re.compile(r"\b(?i:in|since|by|until|till|from|during|through|throughout|last|this|"
-                     r"next|before|after|early|late|mid-?)\s+(?:(?P<part>(?i:early|mid-?|late))"
+    ("m", re.compile(r"\b(?P<prep>(?i:in|since|by|until|till|from|during|through|throughout|last|"
+                     r"this|next|before|after|early|late|mid-?))\s+(?:(?P<part>(?i:early|mid-?|late))"
                      r"\s*)?"
                      r"(?P<mon>" + "|".join(_MONTHS) + r")\b(?!\s+\d)")),
-    ("s", re.compile(r"\b(?:in|since|by|until|during|through|throughout|last|this|next)\s+"
+    ("s", re.compile(r"\b(?P<prep>in|since|by|until|during|through|throughout|last|this|next)\s+"
                      r"(?:the\s+)?(?P<season>spring|summer|fall|autumn|winter)\b(?!\s+(?:of\s+)?"
                      r"\d)", re.I)),
     ("weekday", re.compile(r"\b(?:(?i:on|last|this|next|since|by|until)\s+)?(?P<wd>"
@@ -290,6 +334,41 @@ class _DateHit:
     part: str | None = None
     weekday: str | None = None
     note: str | None = None
+    relative: str | None = None  # "last week": resolved against the article's own date
+    month2: int | None = None  # the last month of "between April and June"
+    future: bool = False  # a weekday the sentence says is to come ("until Saturday")
+    prep: str | None = None  # the word before a month with no year: "since" means before
+
+
+#: where an article prints its own date: "Published ...", "Updated ...", a wire header
+_DATELINE_CUE = re.compile(r"\b(?:published|updated|posted|wire|news|service)\b|\|", re.I)
+_FUTURE_CUE = re.compile(r"\b(?:will|due\s+to|expected\s+to|scheduled|set\s+to|plans?\s+to|"
+                         r"until|till|by|next)\b", re.I)
+_THIRDS = {"early": (1, 4), "mid": (5, 8), "late": (9, 12)}
+
+
+def article_date(text: str, hits: list[_DateHit] | None = None) -> dt.date | None:
+    """The article's own date, where it prints one near the top: a full date on a short line
+    of the first dozen that is a dateline ("Published 21 March 2025", "Meridian News Wire |
+    May 12, 2025", "Updated 14 November 2024, 18:40 GMT") or little but the date
+    ("_12 August 2023_", "Saturday 19 October 2024")."""
+    if hits is None:
+        hits = _find_dates(text)
+    lines, pos = [], 0
+    for line in text.splitlines(keepends=True)[:12]:
+        lines.append((pos, pos + len(line), line))
+        pos += len(line)
+    for h in hits:
+        if h.value is None or h.kind not in ("iso", "dmy", "mdy"):
+            continue
+        for start, end, line in lines:
+            if start <= h.span[0] < end and len(line.strip()) <= 100:
+                rest = line[: h.span[0] - start] + line[h.span[1] - start:]
+                rest = re.sub(_WEEKDAY_RE + r"|\d{1,2}[:.]\d{2}\s*(?:[AP]M)?|\b[A-Z]{3,4}\b",
+                              "", rest)
+                if _DATELINE_CUE.search(rest) or len(re.sub(r"[\W_]", "", rest)) <= 12:
+                    return h.value
+    return None
 
 
 def _find_dates(text: str) -> list[_DateHit]:
@@ -303,11 +382,17 @@ def _find_dates(text: str) -> list[_DateHit]:
             hit = _date_hit(kind, m)
             if hit is None:
                 continue
+            if kind == "weekday":
+                sentence = re.split(r"[.!?]\s|\n\s*\n", text[max(0, span[0] - 200):span[0]])[-1]
+                hit.future = bool(_FUTURE_CUE.search(sentence + " " + m.group(0).split()[0]))
             hits.append(hit)
             taken.append(span)
     hits += _find_years_alone(text, taken)
     hits.sort(key=lambda h: h.span)
-    _resolve_years(hits)
+    today = article_date(text, hits)
+    _resolve_years(hits, today)
+    if today is not None:
+        _resolve_relative(hits, today)
     return hits
 
 
@@ -343,13 +428,32 @@ def _date_hit(kind: str, m: re.Match) -> _DateHit | None:
             low, high = _month_range(int(g["y"]), _month_number(g["mon"]))
             low, high = _narrow(low, high, g.get("part"))
             return _DateHit(span, kind, low=low, high=high)
+        if kind == "rel":
+            words = " ".join(g["rel"].lower().split())
+            return _DateHit(span, kind, relative=words,
+                            note="relative to the article's date, which it does not print; "
+                                 "give value, or low and high")
+        if kind == "py":  # early, mid, late 2024: its first, middle or last four months
+            first, last = _THIRDS[g["part"].lower()]
+            year = int(g["y"])
+            return _DateHit(span, kind, low=dt.date(year, first, 1),
+                            high=_month_range(year, last)[1])
+        if kind == "mm":
+            m1, m2 = _month_number(g["mon1"]), _month_number(g["mon"])
+            if g.get("y"):
+                year = int(g["y"])
+                return _DateHit(span, kind, low=dt.date(year, m1, 1),
+                                high=_month_range(year + (m2 < m1), m2)[1])
+            return _DateHit(span, kind, month=m1, month2=m2)
         if kind == "sy":
             low, high = _season_range(int(g["y"]), g["season"])
             return _DateHit(span, kind, low=low, high=high)
         if kind == "m":
-            return _DateHit(span, kind, month=_month_number(g["mon"]), part=g.get("part"))
+            prep = g["prep"].lower()
+            part = g.get("part") or (prep if prep in _PART or prep == "mid" else None)
+            return _DateHit(span, kind, month=_month_number(g["mon"]), part=part, prep=prep)
         if kind == "s":
-            return _DateHit(span, kind, season=g["season"].lower())
+            return _DateHit(span, kind, season=g["season"].lower(), prep=g["prep"].lower())
         if kind == "weekday":
             return _DateHit(span, kind, weekday=g["wd"],
                             note="the article does not say which one; give its date as "
@@ -366,13 +470,15 @@ def _narrow(low: dt.date, high: dt.date, part: str | None) -> tuple[dt.date, dt.
     return low.replace(day=first), high.replace(day=min(last, high.day))
 
 
-def _resolve_years(hits: list[_DateHit]) -> None:
+def _resolve_years(hits: list[_DateHit], today: dt.date | None = None) -> None:
     """Give a date printed without its year ("in January") the year the story implies.
 
     Take the dated mention printed nearest before it (else the first after it), and of that
     year, the year before and the year after, the one that puts the month closest in time to
     it: "the fall of 2024 ... in January" is January 2025, "agreed on 11 November 2023 ...
-    compared with October" is October 2023. The draft marks the guess for review.
+    compared with October" is October 2023. An article that prints its own date is its
+    own anchor: "in June" in a piece dated September 2024 is June 2024, whatever year the
+    paragraph before it mentioned. The draft marks the guess for review.
     """
     known: list[tuple[int, dt.date]] = []  # (position, first day) of dates with a year
     for h in hits:
@@ -380,16 +486,21 @@ def _resolve_years(hits: list[_DateHit]) -> None:
         if start is not None:
             known.append((h.span[0], start))
     for h in hits:
-        if h.kind not in ("dm", "md", "m", "s"):
+        if h.kind not in ("dm", "md", "m", "s", "mm") or h.value or h.low:
             continue
         before = [d for pos, d in known if pos < h.span[0]]
         after = [d for pos, d in known if pos > h.span[0]]
         month = h.month or _SEASONS[h.season][0]
-        if before or after:
-            anchor = before[-1] if before else after[0]
-            year = min((anchor.year - 1, anchor.year, anchor.year + 1),
-                       key=lambda y: abs((dt.date(y, month, 1) - anchor).days))
-            how = f"guessed from the date {'before' if before else 'after'} it"
+        if today or before or after:
+            anchor = today or (before[-1] if before else after[0])
+            years = (anchor.year - 1, anchor.year, anchor.year + 1)
+            if h.prep in ("since", "last") and today:  # the one before the article's date
+                years = tuple(y for y in years if dt.date(y, month, 1) <= anchor) or years
+            elif h.prep == "next" and today:
+                years = tuple(y for y in years if dt.date(y, month, 1) > anchor) or years
+            year = min(years, key=lambda y: abs((dt.date(y, month, 1) - anchor).days))
+            how = ("guessed from the article's date" if today else
+                   f"guessed from the date {'before' if before else 'after'} it")
         else:
             h.note = "the article does not give its year; give value, or low and high"
             continue
@@ -401,9 +512,64 @@ def _resolve_years(hits: list[_DateHit]) -> None:
                 continue
         elif h.kind == "m":
             h.low, h.high = _narrow(*_month_range(year, h.month), h.part)
+        elif h.kind == "mm":
+            h.low = dt.date(year, h.month, 1)
+            h.high = _month_range(year + (h.month2 < h.month), h.month2)[1]
         else:
             h.low, h.high = _season_range(year, h.season)
         h.note = f"year {year} is not printed; {how}: check it"
+
+
+def _resolve_relative(hits: list[_DateHit], today: dt.date) -> None:
+    """Relative dates and weekdays against the article's own date: "last week" is the
+    Monday-to-Sunday week before the article's, "earlier this month" the first of the month
+    to the day before, a weekday the last one on or before the article's date (the next one
+    on or after it where the sentence says it is to come)."""
+    for h in hits:
+        if h.kind == "weekday":
+            wd = list(calendar.day_name).index(h.weekday)
+            shift = (wd - today.weekday()) % 7 if h.future else -((today.weekday() - wd) % 7)
+            h.value, h.weekday = today + dt.timedelta(days=shift), None
+            h.note = "the weekday read against the article's date; check it"
+        elif h.kind == "rel":
+            h.low, h.high = _relative_range(h.relative, today)
+            h.value = h.low if h.low == h.high else None
+            if h.value:
+                h.low = h.high = None
+            h.relative, h.note = None, "read against the article's date; check it"
+
+
+def _relative_range(words: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    day = dt.timedelta(days=1)
+    if words == "yesterday":
+        return today - day, today - day
+    *when, span = words.split()
+    when = " ".join(when)
+    if span == "week":
+        monday = today - dt.timedelta(days=today.weekday())
+        step = {"last": -7, "next": 7}.get(when, 0)
+        low = monday + dt.timedelta(days=step)
+        return (low, today - day) if when == "earlier this" else (low, low + 6 * day)
+    if span == "month":
+        first = today.replace(day=1)
+        if when == "last":
+            first = (first - day).replace(day=1)
+        elif when == "next":
+            first = (first + dt.timedelta(days=31)).replace(day=1)
+        last = _month_range(first.year, first.month)[1]
+        return (first, today - day) if when == "earlier this" else (first, last)
+    if span == "year":
+        year = today.year + {"last": -1, "next": 1}.get(when, 0)
+        if when == "earlier this":
+            return dt.date(year, 1, 1), today - day
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    # a season: the next one that starts after the article's date, or the last that ended
+    for year in ((today.year, today.year + 1) if when == "next"
+                 else (today.year, today.year - 1, today.year - 2)):
+        low, high = _season_range(year, span)
+        if (when == "next" and low > today) or (when == "last" and high < today):
+            return low, high
+    return _season_range(today.year, span)  # pragma: no cover - one of the years fits
 
 
 # --- quantities ----------------------------------------------------------------------
@@ -420,6 +586,8 @@ def _parse_words(words: str) -> Fraction | None:
             seen_number = True
         elif tok == "hundred":
             current = (current or 1) * 100
+        elif tok == "dozen":
+            current = (current or 1) * _DOZEN
         elif tok in _SCALES:
             total += (current or 1) * _SCALES[tok]
             current = 0
@@ -458,13 +626,16 @@ def _people_at(text: str, pos: int) -> tuple[str, int, str] | None:
 
 @dataclass
 class _Quantity:
-    value: Fraction
+    value: Fraction | None  # None for a range
     unit: str
     kind: str
     qualifier: str | None
     start: int  # the qualifier's start when there is one
     end: int
     label: str = ""  # words for the suggested id ("russian troops")
+    low: Fraction | None = None
+    high: Fraction | None = None
+    note: str | None = None
 
 
 def _quantity_at(text: str, m: re.Match, allow_bare: bool) -> _Quantity | None:
@@ -478,6 +649,8 @@ def _quantity_at(text: str, m: re.Match, allow_bare: bool) -> _Quantity | None:
             return None  # 10:30, 3/4: times and fractions
         if start > 1 and text[start - 1] == "-" and text[start - 2].isalpha():
             return None  # F-16, COVID-19: a name, not a number
+        if _CLOCK_AFTER.match(text, end):
+            return None  # 6am, 9 p.m.: a time of day
     else:
         value = _parse_words(m.group("words"))
         if value is None:
@@ -504,6 +677,14 @@ def _quantity_at(text: str, m: re.Match, allow_bare: bool) -> _Quantity | None:
         if ms:
             value *= _MONEY_SCALES[ms.group("scale").lower()]
             end = ms.end()
+    else:
+        ms = _SCALE_LETTERS.match(text, end)  # "41m tonnes", "4.5m pensioners": millions
+        if ms and (_unit_at(text, ms.end()) or _people_at(text, ms.end())):
+            value *= _MONEY_SCALES[ms.group("scale").lower()]
+            end = ms.end()
+    after_q = _QUALIFIER_AFTER.match(text, end)  # "1,000 or more people"
+    if after_q:
+        end = after_q.end()
     label = ""
     if unit is None:
         found = _unit_at(text, end)
@@ -520,10 +701,16 @@ def _quantity_at(text: str, m: re.Match, allow_bare: bool) -> _Quantity | None:
     if unit is None and re.search(r"\bpopulation\s+(?:of\s+)?(?:\w+\s+)?$", before, re.I):
         unit, kind, label = "people", "count", "population"  # "a population of 52,000"
     if unit is None:
-        if not allow_bare or m.group("words"):
-            return None  # "one of the", "two sides": number words need a unit
+        if not allow_bare or (m.group("words") and value < 1000):
+            return None  # "one of the", "two sides": small number words need a unit
         unit, kind = "dimensionless", "count"
+    elif not after_q:
+        after_q = _QUALIFIER_AFTER.match(text, end)  # "90 km² or so"
+        if after_q:
+            end = after_q.end()
     qualifier, start = _qualifier_before(before, start, kind)
+    if after_q:
+        qualifier = "or " + after_q.group("q").lower()
     return _Quantity(value, unit, kind, qualifier, start, end, label)
 
 
@@ -555,6 +742,11 @@ def _find_quantities(text: str, taken: list[tuple[int, int]]
     for m in _NUM_RE.finditer(text):
         if m.start() < consumed_until or _overlaps(m.span(), taken):
             continue
+        r = _range_at(text, m)
+        if r is not None:
+            consumed_until = r.end
+            out.append((r, ()))
+            continue
         q = _quantity_at(text, m, allow_bare=True)
         if q is None:
             continue
@@ -569,6 +761,154 @@ def _find_quantities(text: str, taken: list[tuple[int, int]]
                 q.end = text.index(")", inner.end) + 1
         consumed_until = q.end
         out.append((q, tuple(printed)))
+    return out
+
+
+def _number_of(m: re.Match) -> Fraction | None:
+    return _parse_digits(m.group("digits")) if m.group("digits") else _parse_words(
+        m.group("words"))
+
+
+def _range_at(text: str, m: re.Match) -> _Quantity | None:
+    """A range of quantities starting at the number m found: "10–15 km", "between 300 and
+    400 soldiers", "£10m-£15m", "3 to 5 million people". The second number gives the unit
+    (and the scale, when the first has none); "from 190 to 212" is a change, not a range,
+    and "31 to 9" (a vote) is no range either."""
+    before = text[max(0, m.start() - 40):m.start()]
+    start = m.start()
+    cur = _CURRENCY_BEFORE.search(before)
+    if cur:
+        start -= len(cur.group("cur"))
+        before = before[: len(before) - len(cur.group("cur"))]
+    between = _BETWEEN_BEFORE.search(before)
+    pos = m.end()
+    v1 = _number_of(m)
+    if m.group("words") and between and re.search(r"\s+and\s+", m.group("words")):
+        first = re.split(r"\s+and\s+", m.group("words"), maxsplit=1)[0]  # "six and eight"
+        v1, pos = _parse_words(first), m.start() + len(first)
+    if v1 is None:
+        return None
+    scaled = False
+    sm = _SCALE_AFTER.match(text, pos)
+    if sm:
+        v1, pos, scaled = v1 * _SCALES[sm.group("scale").lower()], sm.end(), True
+    elif cur:
+        ms = _MONEY_SCALE_AFTER.match(text, pos)
+        if ms:
+            v1, pos, scaled = v1 * _MONEY_SCALES[ms.group("scale").lower()], ms.end(), True
+    if between:
+        sep = _RANGE_AND.match(text, pos)
+    elif _FROM_BEFORE.search(before):
+        return None
+    else:
+        sep = _RANGE_DASH.match(text, pos) or _RANGE_TO.match(text, pos)
+    if not sep:
+        return None
+    nm = _NUM_RE.match(text, _CURRENCY_AT.match(text, sep.end()).end())
+    if not nm or (cur and not _CURRENCY_BEFORE.search(text[sep.end():nm.start()])
+                  and _unit_at(text, nm.end())):
+        return None
+    q2 = _quantity_at(text, nm, allow_bare=True)
+    v2 = _number_of(nm)
+    if q2 is None or q2.qualifier or v2 is None or q2.kind == "duration" and not between:
+        return None
+    if not scaled and v2 and q2.value != v2:
+        v1 *= q2.value / v2  # "3 to 5 million": the first shares the second's scale
+    if not v1 < q2.value:
+        return None
+    if between:
+        start -= len(between.group(0))
+        before = text[max(0, start - 40):start]
+    qualifier, start = _qualifier_before(before, start, q2.kind)
+    return _Quantity(None, q2.unit, q2.kind, qualifier, start, q2.end, q2.label, low=v1,
+                     high=q2.value)
+
+
+#: vague plurals read as ranges (docs/intake.md); the draft says the range is a convention
+_VAGUE_RANGES = {"dozens": (24, 99), "hundreds": (200, 999), "thousands": (2_000, 9_999),
+                 "tens of thousands": (20_000, 99_999),
+                 "hundreds of thousands": (200_000, 999_999),
+                 "millions": (2_000_000, 999_999_999)}
+_VAGUE = re.compile(r"\b(?P<w>tens\s+of\s+thousands|hundreds\s+of\s+thousands|dozens|hundreds|"
+                    r"thousands|millions)\s+of\b", re.I)
+
+
+def _find_vague(text: str, taken: list[tuple[int, int]]) -> list[_Quantity]:
+    """"Hundreds of farmers", "dozens of km": a range, when people or a unit follow."""
+    out = []
+    for m in _VAGUE.finditer(text):
+        if _overlaps(m.span(), taken):
+            continue
+        words = " ".join(m.group("w").lower().split())
+        low, high = _VAGUE_RANGES[words]
+        people, unit = _people_at(text, m.end()), _unit_at(text, m.end())
+        if people:
+            unit_name, end, label = people
+            kind = "count"
+        elif unit and unit[1] != "duration":
+            unit_name, kind, end = unit
+            label = ""
+        else:
+            continue
+        out.append(_Quantity(None, unit_name, kind, None, m.start(), end, label,
+                             low=Fraction(low), high=Fraction(high),
+                             note=f"'{words} of' read as {low:,} to {high:,} by convention; "
+                                  "check it"))
+    return out
+
+
+_DENOMINATORS = {"half": 2, "third": 3, "quarter": 4, "fifth": 5, "tenth": 10}
+_NUMERATORS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+               "seven": 7, "eight": 8, "nine": 9}
+_FRACTION = re.compile(r"\b(?:(?P<n>an?|one|two|three|four|five|six|seven|eight|nine)[\s-]+)?"
+                       r"(?P<d>half|thirds?|quarters?|fifths?|tenths?)\b(?!-)", re.I)
+_HALF_OF = re.compile(r"\s+(?:of|the|all|its|their|his|her|our|this|that|these|those)\b", re.I)
+_NOT_A_FRACTION = re.compile(r"\s+(?:time|times|term|round|party|way|century|day|week|month|"
+                             r"year|hour|place|world|quarter|final|division|largest|biggest)\b",
+                             re.I)
+
+
+def _find_fractions(text: str, taken: list[tuple[int, int]]) -> list[_Quantity]:
+    """Shares said in words: "a third of", "two-thirds", "half of the", "by a fifth"."""
+    out = []
+    for m in _FRACTION.finditer(text):
+        if _overlaps(m.span(), taken):
+            continue
+        d, n = m.group("d").lower(), (m.group("n") or "").lower()
+        if d == "half":
+            if n or not _HALF_OF.match(text, m.end()) or _ORDINAL_BEFORE.search(
+                    text[max(0, m.start() - 20):m.start()]):
+                continue  # "the second half of", "half an hour"
+            value = Fraction(1, 2)
+        else:
+            plural = d.endswith("s")
+            num = _NUMERATORS.get(n.rstrip("n") if n == "an" else n)
+            if num is None or (num == 1) == plural or _NOT_A_FRACTION.match(text, m.end()):
+                continue  # "the third", "a third time"
+            value = Fraction(num, _DENOMINATORS[d.rstrip("s")])
+        before = text[max(0, m.start() - 40):m.start()]
+        qualifier, start = _qualifier_before(before, m.start(), "quantity")
+        out.append(_Quantity(value, "dimensionless", "quantity", qualifier, start, m.end(),
+                             "share"))
+    return out
+
+
+_ORDINAL_BEFORE = re.compile(r"\b(?:first|second|third|last|latter|other|top|bottom)\s+$", re.I)
+_A_UNIT = re.compile(r"\b(?:a|an|one)(?P<u>\s+(?:met(?:er|re)|mile|kilomet(?:er|re)|hectare|"
+                     r"acre|tonne|lit(?:er|re)))\b", re.I)
+
+
+def _find_a_units(text: str, taken: list[tuple[int, int]]) -> list[_Quantity]:
+    """One unit said in words after a qualifier: "more than a meter", "nearly a mile"."""
+    out = []
+    for m in _A_UNIT.finditer(text):
+        if _overlaps(m.span(), taken):
+            continue
+        before = text[max(0, m.start() - 40):m.start()]
+        qualifier, start = _qualifier_before(before, m.start(), "quantity")
+        found = _unit_at(text, m.start("u"))
+        if qualifier and found:
+            out.append(_Quantity(Fraction(1), found[0], found[1], qualifier, start, m.end()))
     return out
 
 
@@ -612,15 +952,21 @@ def extract(text: str) -> list[Found]:
     for h in dates:
         found.append(Found(kind="date", value=h.value, unit="date", qualifier=None,
                            span=h.span, evidence=evidence_of(text, h.span), low=h.low,
-                           high=h.high, weekday=h.weekday, note=h.note))
+                           high=h.high, weekday=h.weekday, note=h.note, relative=h.relative))
     durations = _find_a_durations(text, taken)
     taken += [(q.start, q.end) for q in durations]
-    quantities = [(q, ()) for q in durations] + _find_quantities(text, taken)
+    vague = _find_vague(text, taken)
+    taken += [(q.start, q.end) for q in vague]
+    quantities = [(q, ()) for q in durations + vague] + _find_quantities(text, taken)
+    taken += [(q.start, q.end) for q, _ in quantities]
+    quantities += [(q, ()) for q in _find_fractions(text, taken) + _find_a_units(text, taken)]
     for q, printed in quantities:
         span = (q.start, q.end)
+        note = q.note or (_printed_note(q.value, q.unit, printed) if q.value is not None
+                          else None)
         found.append(Found(kind=q.kind, value=q.value, unit=q.unit, qualifier=q.qualifier,
                            span=span, evidence=evidence_of(text, span), printed=printed,
-                           note=_printed_note(q.value, q.unit, printed), id=q.label))
+                           note=note, id=q.label, low=q.low, high=q.high))
     found.sort(key=lambda f: f.span)
     return _with_ids_and_lines(text, found)
 
@@ -661,9 +1007,14 @@ def _suggest_id(f: Found) -> str:
         return "date_" + slug(f.evidence.split()[-1])
     base = slug(f.id) if f.id else _ID_BASE.get(f.unit, "duration" if f.kind == "duration"
                                                    else "count")
-    unit = {"km²": "km2", "mi²": "mi2", "m²": "m2"}.get(f.unit, f.unit.lower())
-    suffix = f"{_short_number(f.value).replace('.', '_')}"
-    if f.kind == "count":
+    unit = slug({"km²": "km2", "mi²": "mi2", "m²": "m2"}.get(f.unit, f.unit.lower()))
+    if f.value is None:
+        suffix = f"{_short_number(f.low)}_to_{_short_number(f.high)}".replace(".", "_")
+    else:
+        suffix = f"{_short_number(f.value)}".replace(".", "_").replace("/", "_")
+    if f.value is not None and f.value.denominator != 1 and f.unit == "dimensionless":
+        suffix = f"{f.value.numerator}_{f.value.denominator}"  # share_2_3, not 0.666667
+    if f.kind == "count" or f.unit == "dimensionless":
         return f"{base}_{suffix}"
     return f"{base}_{suffix}_{unit}"
 
