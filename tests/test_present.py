@@ -175,3 +175,12 @@ def test_width_notes_list_derived_figures_of_several_inputs_escaped(tmp_path):
     assert notes == ("- **&lt;script&gt;x&lt;/script&gt;:** Most of this range (90%) comes from "
                      "'over 1,000' (&lt;b&gt;ground&lt;/b&gt; \\*taken\\*); the rest from "
                      "'about 90' (x).")
+
+
+def test_audit_summary_says_how_far_off_a_wrong_conversion_is(repo_root):
+    rep = Report.load(repo_root / "data" / "sources" / "harbour-flooding-2023.yaml")
+    # 1,850 ha = 7.143 mi², printed "about 11": 54% too high (tests/test_audit.py)
+    summary = rep.audit_summary()
+    assert summary.startswith("**9 of 10 checks are consistent.** Inconsistent: Land under "
+                              "water at the height of the flood.")
+    assert "1,850 ha is 7\\.1 mi², so 11 is 54% too high\\." in summary

@@ -176,6 +176,8 @@ class Report:
         text = f"**{len(self.findings) - len(bad)} of {len(self.findings)} checks are consistent.**"
         if bad:
             text += " Inconsistent: " + ", ".join(md(f.description) for f in bad) + "."
+            # a wrong conversion in a reporter's words: printed, should be, how far off
+            text += "".join(f" {md(f.message)}" for f in bad if f.kind == "conversion")
         return text
 
     def policy_table(self) -> pd.DataFrame:
