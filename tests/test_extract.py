@@ -557,7 +557,9 @@ def test_the_new_article_set_scores_at_least_095():
     ("it will spend £10m-£15m more", [{"low": 10000000, "high": 15000000, "unit": "GBP"}]),
     ("some 2,000 to 2,500 lorries", [{"low": 2000, "high": 2500, "unit": "dimensionless",
                                      "qualifier": "some"}]),
-    # not ranges: a vote, and a change from one figure to another
+    ("two to three weeks", [{"low": 2, "high": 3, "unit": "week"}]),
+    # not ranges: a vote, a change from one figure to another, dollars then kilometres
+    ("$5 to 10 km", [{"value": 5, "unit": "USD"}, {"value": 10, "unit": "km"}]),
     ("a vote of 31 to 9", [{"value": 31, "unit": "dimensionless"},
                            {"value": 9, "unit": "dimensionless"}]),
     ("from 74 square miles to about 29 square miles",

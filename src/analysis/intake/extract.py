@@ -286,7 +286,7 @@ _RELATIVE_WORDS = (r"yesterday|(?:earlier|later)\s+this\s+(?:week|month|year)|"
                    r"(?:last|this|next)\s+(?:week|month|year)|"
                    r"(?:last|next)\s+(?:spring|summer|fall|autumn|winter)")
 _DATE_PATTERNS: list[tuple[str, re.Pattern]] = [
-    ("rel", re.compile(r"(?<!\bthe\s)(?<!\bthe)\b(?P<rel>" + _RELATIVE_WORDS + r")\b(?!\s+\d)",
+    ("rel", re.compile(r"(?<!\bthe\s)\b(?P<rel>" + _RELATIVE_WORDS + r")\b(?!\s+\d)",
                        re.I)),
     ("iso", re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b")),
     ("dmy-range", re.compile(r"\b(?:(?i:between|from)\s+)?(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s*"
@@ -371,10 +371,25 @@ def article_date(text: str, hits: list[_DateHit] | None = None) -> dt.date | Non
     return None
 
 
+#: a word each kind of date needs: a text without it skips that pattern (speed, not sense)
+_MONTH_KINDS = ("dmy-range", "mdy-range", "dmy", "mdy", "dm", "md", "my", "m", "mm")
+_NEEDS = {**{k: re.compile(_MONTH_RE) for k in _MONTH_KINDS},
+          "rel": re.compile(r"yesterday|last|this|next", re.I),
+          "iso": re.compile(r"\d{4}-\d\d-\d\d"),
+          "py": re.compile(r"early|mid|late", re.I),
+          "sy": re.compile(r"spring|summer|fall|autumn|winter", re.I),
+          "weekday": re.compile(_WEEKDAY_RE)}
+_NEEDS["s"] = _NEEDS["sy"]
+
+
 def _find_dates(text: str) -> list[_DateHit]:
     hits: list[_DateHit] = []
     taken: list[tuple[int, int]] = []
+    present = {kind: bool(need.search(text)) for kind, need in _NEEDS.items()
+               if kind not in _MONTH_KINDS[1:]}
     for kind, pattern in _DATE_PATTERNS:
+        if not present[_MONTH_KINDS[0] if kind in _MONTH_KINDS else kind]:
+            continue
         for m in pattern.finditer(text):
             span = m.span()
             if _overlaps(span, taken):
@@ -805,13 +820,13 @@ def _range_at(text: str, m: re.Match) -> _Quantity | None:
     if not sep:
         return None
     nm = _NUM_RE.match(text, _CURRENCY_AT.match(text, sep.end()).end())
-    if not nm or (cur and not _CURRENCY_BEFORE.search(text[sep.end():nm.start()])
-                  and _unit_at(text, nm.end())):
+    if not nm:
         return None
     q2 = _quantity_at(text, nm, allow_bare=True)
     v2 = _number_of(nm)
-    if q2 is None or q2.qualifier or v2 is None or q2.kind == "duration" and not between:
-        return None
+    if q2 is None or q2.qualifier or v2 is None or (cur and q2.unit != _CURRENCY_SIGNS.get(
+            cur.group("cur").strip())):
+        return None  # "up to 29 km²"; "$5 to 10 km" is no range of dollars
     if not scaled and v2 and q2.value != v2:
         v1 *= q2.value / v2  # "3 to 5 million": the first shares the second's scale
     if not v1 < q2.value:
