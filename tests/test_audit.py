@@ -70,7 +70,9 @@ def test_planted_error_is_flagged():
     [f] = audit_conversions(evaluate(parse_source(area(90, "approximately", 56), "t.yaml")))
     assert f.verdict == INCONSISTENT and not f.ok
     assert f.stated == "approximately 90 km² printed as 56 mi²"
-    assert f.computed == "34.749 mi² (32.819 to 36.68 for the stated number's digits)"
+    # 85 / 2.589988110336 = 32.8187... rounds down to 32.818 and 95 / 2.589988... =
+    # 36.6797... up to 36.68: bounds round outward, never inward
+    assert f.computed == "34.749 mi² (32.818 to 36.68 for the stated number's digits)"
     assert "90 km² is 34.7 mi², so 56 is 61% too high" in f.message
 
 

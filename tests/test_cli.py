@@ -86,8 +86,12 @@ def test_figures_table_for_people(seed_source_path):
     result = invoke("figures", seed_source_path)
     assert result.exit_code == 0
     lines = {line.split()[0]: line for line in result.stdout.splitlines()[2:]}
-    assert "9.0%" in lines["share_held"] and "at most 9.5%" in lines["share_held"]
-    assert "at least 1,000 km² (no upper bound)" in lines["captured_area"]
+    # the presentation rule (docs/presentation.md): 95 / 1,000 is an upper bound only
+    assert "at most 9.5%" in lines["share_held"] and "0% to 9.5%" in lines["share_held"]
+    assert "over 1,000 km²" in lines["captured_area"]
+    assert "no upper bound stated" in lines["captured_area"]
+    # deaths are capped by the soldiers sent, and the cap is named as one
+    assert "no upper bound stated; at most all 11,500 soldiers" in lines["nk_killed"]
 
 
 def test_bad_reading_option(seed_source_path):

@@ -20,6 +20,7 @@ A check ("held_area <= captured_area") holds at the stated values, and is
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -56,11 +57,16 @@ class Finding:
         return dict(self.__dict__)
 
 
-def _num(x: Fraction, digits: int = 3) -> str:
+def _num(x: Fraction, digits: int = 3, how: str = "nearest") -> str:
+    """A number for the audit's text; a bound rounds outward (how="down" or "up"), so the
+    printed bounds never claim more than the figure's."""
     if x == INF:
         return "no upper bound"
     if x == -INF:
         return "no lower bound"
+    if how != "nearest":
+        scaled = Fraction(x) * 10**digits
+        x = Fraction(math.floor(scaled) if how == "down" else math.ceil(scaled), 10**digits)
     return f"{float(x):,.{digits}f}".rstrip("0").rstrip(".")
 
 
@@ -119,8 +125,8 @@ def judge_conversion(fig: Figure, res, p: Printed) -> Finding:
     while wide < 6 and hi - lo < Fraction(10) ** (1 - wide):
         wide += 1
     spread = (f"a number written {text} covers {_num(value - h_stated)} to "
-              f"{_num(value + h_stated)} {unit}, which is {_num(lo, wide)} to "
-              f"{_num(hi, wide)} {p.unit}")
+              f"{_num(value + h_stated)} {unit}, which is {_num(lo, wide, 'down')} to "
+              f"{_num(hi, wide, 'up')} {p.unit}")
     if off <= h_printed:
         verdict = CONSISTENT
         message = f"The article prints {said} as {shown}; {is_}, which rounds to {p.written:,}."
@@ -134,7 +140,8 @@ def judge_conversion(fig: Figure, res, p: Printed) -> Finding:
         message = (f"The article prints {said} as {shown}; {is_}, so {p.written:,} is "
                    f"{_percent((p.value - exact) / exact)} {how}. Rounding cannot explain it: "
                    f"{spread}.")
-    computed = f"{_num(exact)} {p.unit} ({_num(lo)} to {_num(hi)} for the stated number's digits)"
+    computed = (f"{_num(exact)} {p.unit} ({_num(lo, how='down')} to {_num(hi, how='up')} for "
+                "the stated number's digits)")
     tolerance = (f"±{_num(h_printed)} {p.unit}, half a unit of the printed number's last "
                  f"significant digit, plus ±{_num(reach)} {p.unit} for the stated number's "
                  f"(±{_num(h_stated)} {unit})")

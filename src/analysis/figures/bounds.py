@@ -60,6 +60,19 @@ def half_unit(value: Fraction | int | Decimal | str) -> Fraction:
     return Fraction(1, 2) * Fraction(10) ** exponent
 
 
+def significant_digits(value: Fraction | int | Decimal | str) -> int:
+    """Significant digits of a number as written, by the rule of half_unit: trailing zeros
+    of a whole number do not count. 90 -> 1, 11,000 -> 2, 2.50 -> 3, 386 -> 3."""
+    dec = value if isinstance(value, Decimal) else _as_decimal(value)
+    if dec == 0:
+        return 1
+    _, digits, exponent = dec.as_tuple()
+    text = "".join(map(str, digits)).lstrip("0")
+    if exponent >= 0:
+        text = text.rstrip("0")
+    return max(len(text), 1)
+
+
 def _as_decimal(value) -> Decimal:
     if isinstance(value, Fraction):
         if value.denominator == 1:

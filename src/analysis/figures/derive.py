@@ -16,6 +16,7 @@ it fails.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime as dt
 import difflib
 import itertools
@@ -25,7 +26,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from analysis.errors import AnalysisError, FormulaError, SourceError, UnknownUnit
-from analysis.figures.bounds import INF, bounds_for, norm, to_float
+from analysis.figures.bounds import (
+    INF,
+    bounds_for,
+    norm,
+    significant_digits,
+    to_float,
+)
 from analysis.figures.source import Check, Derived, Figure, Source
 from analysis.figures.units import (
     describe_dimension,
@@ -267,6 +274,11 @@ class Result:
     # stated figure, {} for a derived one whose bounds have no width
     width_from: dict[str, float] | None = None
     width_from_uncapped: dict[str, float] | None = None
+    # Significant digits the stated inputs support (None: every input is exact).
+    digits: int | None = None
+    noun: str | None = None  # what a count counts, for readers (source field `noun`)
+    # A side whose bound comes only from a cap: side -> "domain" or the at_most figure's id.
+    capped: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_date(self) -> bool:
@@ -337,6 +349,8 @@ class _Leaf:
     note: str | None
     qualifier: str | None
     is_date: bool
+    digits: int | None = None
+    capped_by: str | None = None  # the at_most figure that lowered `high`
     uncapped_high: object = None  # the upper bound before an at_most cap, when one applied
 
 
@@ -365,8 +379,11 @@ def _resolve_leaf(fig: Figure, policy: str, reading_name: str | None) -> _Leaf:
             lo = hi = value
     else:
         lo, hi = bounds_for(value, qualifier, policy=policy, written=written)
+    digits = None
+    if lo != hi:  # an exact figure limits nothing
+        digits = significant_digits(written if written is not None else value)
     return _Leaf(fig, value * factor, norm(lo * factor), norm(hi * factor), reading_name, note,
-                 qualifier, False)
+                 qualifier, False, digits)
 
 
 def evaluate(source: Source, *, policy: str = "default",
@@ -425,7 +442,7 @@ def _apply_caps(source: Source, leaves: dict[str, _Leaf]) -> None:
                                   f"not comparable with {f.unit}", line=f.line, figure=f.id,
                                   field="at_most", fix="name a figure in the same kind of unit")
             if cap.high < leaf.high:
-                leaf.uncapped_high = leaf.high
+                leaf.capped_by, leaf.uncapped_high = f.at_most, leaf.high
                 leaf.high = max(cap.high, leaf.value)
 
 
@@ -441,7 +458,8 @@ def _stated_result(leaf: _Leaf) -> Result:
     return Result(id=f.id, kind="stated", value=value, low=low, high=high, unit=f.unit,
                   description=f.description, qualifier=leaf.qualifier,
                   attributed_to=f.attributed_to, date=f.date, reading=leaf.reading,
-                  note=leaf.note, figure_kind=f.kind)
+                  note=leaf.note, figure_kind=f.kind, digits=leaf.digits, noun=f.noun,
+                  capped={"high": leaf.capped_by} if leaf.capped_by else {})
 
 
 def _in_file(source: Source, d, exc: FormulaError) -> SourceError:
@@ -587,6 +605,7 @@ def _derived_result(source, d: Derived, trees, deps, leaves, dim) -> Result:
             low, high = -INF, INF
             warnings.append(f"bounds could not be computed ({exc}); shown as unbounded")
     low, high = min(low, value), max(high, value)
+    capped = _capped_sides(d, trees, derived, leaves, leaf_ids, low, high)
     if d.domain:
         dlo, dhi = d.domain
         base_lo = dlo * factor if dlo is not None else None
@@ -596,10 +615,14 @@ def _derived_result(source, d: Derived, trees, deps, leaves, dim) -> Result:
         if base_lo is not None:
             if value < base_lo:
                 warnings.append(f"point value lies below its domain ({dlo})")
+            if base_lo > low:
+                capped["low"] = "domain"
             low = max(low, base_lo)
         if base_hi is not None:
             if value > base_hi:
                 warnings.append(f"point value lies above its domain ({dhi})")
+            if base_hi < high:
+                capped["high"] = "domain"
             high = min(high, base_hi)
     low, high = min(low, value), max(high, value)
     domain = (base_lo, base_hi) if d.domain else (None, None)
@@ -611,7 +634,10 @@ def _derived_result(source, d: Derived, trees, deps, leaves, dim) -> Result:
                   formula=d.formula, inputs=deps[d.id], format=d.format, warnings=warnings,
                   readings={lid: leaves[lid].reading for lid in leaf_ids
                             if leaves[lid].reading},
-                  width_from=width_from, width_from_uncapped=uncapped)
+                  width_from=width_from, width_from_uncapped=uncapped,
+                  digits=min((leaves[lid].digits for lid in leaf_ids
+                              if leaves[lid].digits is not None), default=None),
+                  noun=d.noun, capped={k: v for k, v in capped.items() if v})
 
 
 def width_shares(d, trees, derived, leaves, leaf_ids, *, domain, capped: bool
@@ -763,6 +789,30 @@ def _interval_bounds(did, trees, derived, leaves):
         raise ArithmeticError(f"{_describe(node)} has no interval")  # pragma: no cover
 
     return walk(trees[did].body, trees[did])
+
+
+def _capped_sides(d, trees, derived, leaves, leaf_ids, low, high) -> dict[str, str]:
+    """Which side of a derived figure's bounds only an input's at_most cap sets: the side
+    the formula leaves unbounded once the caps are lifted (deaths a month, if the deaths
+    had no cap). Returns side -> the cap's figure id."""
+    capped = [lid for lid in leaf_ids if leaves[lid].capped_by]
+    if not capped:
+        return {}
+    free = {**leaves, **{lid: dataclasses.replace(leaves[lid], high=leaves[lid].uncapped_high)
+                         for lid in capped}}
+    try:
+        # interval arithmetic: cheap, and unbounded exactly where the formula can grow
+        # without limit once the cap is lifted
+        free_low, free_high = _interval_bounds(d.id, trees, derived, free)
+    except ArithmeticError:
+        return {}
+    cap = leaves[capped[0]].capped_by
+    out = {}
+    if math.isinf(free_high) and not math.isinf(high):
+        out["high"] = cap
+    if math.isinf(free_low) and not math.isinf(low):
+        out["low"] = cap
+    return out
 
 
 def _corner_bounds(d, trees, derived, leaves, leaf_ids):

@@ -150,6 +150,8 @@ class Figure:
     date: str | dt.date | None = None
     printed: list[Printed] = field(default_factory=list)
     at_most: str | None = None
+    noun: str | None = None  # what a count counts, for readers: "soldiers", "deaths"
+    label: str | None = None  # a short name for readers: "ground still held"
     readings: dict[str, Reading] = field(default_factory=dict)
     default_reading: str | None = None
     note: str | None = None
@@ -168,6 +170,8 @@ class Derived:
     unit: str | None = None
     domain: tuple | None = None  # (low, high) in the unit's base magnitude, None for open
     format: str | None = None  # "percent" shows a dimensionless share as a percentage
+    noun: str | None = None  # what a count (or a count per time) counts, for readers
+    label: str | None = None  # a short name for readers
     line: int | None = None
 
 
@@ -224,8 +228,9 @@ TOP_FIELDS = {"source", "figures", "derived", "checks", "ignore"}
 SOURCE_FIELDS = {"id", "title", "publisher", "url", "published", "covers", "notes", "language"}
 FIGURE_FIELDS = {"id", "kind", "description", "attributed_to", "value", "unit", "qualifier",
                  "date", "printed", "at_most", "readings", "default_reading", "note", "low",
-                 "high", "review", "evidence", "quantity"}
-DERIVED_FIELDS = {"id", "formula", "description", "unit", "domain", "format", "note"}
+                 "high", "review", "evidence", "quantity", "noun", "label"}
+DERIVED_FIELDS = {"id", "formula", "description", "unit", "domain", "format", "note", "noun",
+                  "label"}
 CHECK_FIELDS = {"id", "assert", "description"}
 PRINTED_FIELDS = {"value", "unit", "qualifier"}
 READING_FIELDS = {"value", "low", "high", "qualifier", "note"}
@@ -482,6 +487,8 @@ def _parse_figure(ctx, node, seen) -> Figure:
         description=_text(ctx, node, "description", figure=fid),
         attributed_to=_text(ctx, node, "attributed_to", figure=fid),
         unit="date", note=_text(ctx, node, "note", figure=fid, required=False),
+        noun=_text(ctx, node, "noun", figure=fid, required=False),
+        label=_text(ctx, node, "label", figure=fid, required=False),
         line=node.line if isinstance(node, _Map) else None,
     )
     is_date = fig.kind == "date"
@@ -626,6 +633,8 @@ def _parse_derived(ctx, node, seen) -> Derived:
         unit=_unit(ctx, node, "unit", figure=fid) if node.get("unit") is not None else None,
         domain=_parse_domain(ctx, node, fid),
         format=fmt,
+        noun=_text(ctx, node, "noun", figure=fid, required=False),
+        label=_text(ctx, node, "label", figure=fid, required=False),
         line=node.line if isinstance(node, _Map) else None,
     )
 
