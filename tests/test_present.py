@@ -1,22 +1,36 @@
-"""What readers see of a figure: rounding, bounds in words, escaping, charts.
+"""What readers see of a figure: the presentation rule (docs/presentation.md), escaping,
+tables, charts.
 
-Values come from the seed source file (data/sources/kursk-incursion-2025.yaml); the
-expected strings are worked out by hand in each test.
+Values come from the seed source file (data/sources/kursk-incursion-2025.yaml); every
+expected string is worked out by hand in the comment beside it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 
 import pytest
 
 from analysis.errors import AnalysisError
+from analysis.figures.bounds import significant_digits
 from analysis.figures.derive import evaluate
-from analysis.figures.source import load_source
+from analysis.figures.source import load_source, parse_source
 from analysis.notebook import plots
-from analysis.notebook.present import bounds_text, number, value_text
-from analysis.notebook.report import Report, choose, md, unit_groups
+from analysis.notebook.present import (
+    bounds_text,
+    compact_text,
+    format_number,
+    formula_words,
+    number,
+    round_to,
+    step_for,
+    value_text,
+)
+from analysis.notebook.report import Report, choose, md, table_html, unit_groups
+
+MI2 = Fraction("2.589988110336")  # km² in one international square mile, exactly
 
 
 @pytest.fixture(scope="module")
@@ -24,33 +38,221 @@ def figures(seed_source_path):
     return evaluate(load_source(seed_source_path))
 
 
-@pytest.mark.parametrize(("x", "kwargs", "text"), [
-    (Fraction(11000), {}, "11,000"),
-    (Fraction(90) / Fraction("2.589988110336"), {}, "34.7"),  # 34.749... mi²
-    (Fraction(9, 100), {"percent": True}, "9.0%"),
-    (Fraction(11, 81), {"percent": True}, "13.6%"),  # 11,000 / 81,000 = 13.580...%
-    (Fraction(320) / Fraction("30.4375"), {}, "10.5"),  # 10.513... months
-    (Fraction(1, 3), {}, "0.333"),
-    (math.inf, {}, "unbounded"),
+@pytest.fixture(scope="module")
+def km2(seed_source_path):
+    return Report.load(seed_source_path, area_unit="km2")
+
+
+@pytest.fixture(scope="module")
+def mi2(seed_source_path):
+    return Report.load(seed_source_path, area_unit="mi2")
+
+
+# --- the rule: outward rounding at each precision ------------------------------------
+
+
+@pytest.mark.parametrize(("x", "step", "how", "expected"), [
+    (Fraction("12.28"), Fraction(1, 10), "down", Fraction("12.2")),  # not 12.3: inward
+    (Fraction("15.03"), Fraction(1, 10), "up", Fraction("15.1")),  # not 15.0: inward
+    (Fraction("8.696"), Fraction(1, 100), "down", Fraction("8.69")),  # not 8.70
+    (Fraction("10.95"), Fraction(1, 10), "down", Fraction("10.9")),  # not 11.0
+    (Fraction(905), Fraction(1), "down", Fraction(905)),  # already on the step: unchanged
+    (Fraction("905.5"), Fraction(1), "up", Fraction(906)),
+    (Fraction(11501), Fraction(100), "up", Fraction(11600)),
+    (Fraction(11500), Fraction(100), "up", Fraction(11500)),
+    (Fraction(-25, 10), Fraction(1), "down", Fraction(-3)),  # down is towards −∞
+    (Fraction(-25, 10), Fraction(1), "nearest", Fraction(-3)),  # halves away from zero
 ])
-def test_number_rounds_only_for_display(x, kwargs, text):
-    assert number(x, **kwargs) == text
+def test_bounds_round_outward_at_each_precision(x, step, how, expected):
+    assert round_to(x, step, how) == expected
 
 
-def test_bounds_follow_the_wording(figures):
-    assert bounds_text(figures["held_area"]) == "85 km² to 95 km²"  # about 90: ±5
-    assert bounds_text(figures["captured_area"]) == "at least 1,000 km² (no upper bound)"
-    # 95 / 1000 at most; the lower bound 0 (85 / unbounded) goes without saying
-    assert bounds_text(figures["share_held"]) == "at most 9.5%"
-    # 1000 / 11500 at least; the cap of 100% (no more deaths than troops) goes unsaid
-    assert bounds_text(figures["nk_killed_share"]) == "at least 8.7%"
+@pytest.mark.parametrize(("written", "digits"), [
+    ("90", 1), ("11000", 2), ("70000", 1), ("1000", 1), ("386", 3), ("2.50", 3),
+    ("0.05", 1), ("35", 2),
+])
+def test_significant_digits_as_written(written, digits):
+    # trailing zeros of a whole number do not count, as in the qualifier policy
+    assert significant_digits(written) == digits
+
+
+def test_steps_keep_the_significant_digits():
+    assert step_for(Fraction(905), 2) == 10
+    assert step_for(Fraction("13.58"), 2) == 1
+    assert step_for(Fraction("0.0912"), 2) == Fraction(1, 1000)
+
+
+def test_values_show_only_the_digits_their_inputs_support(figures):
+    # 70,000 / 11,000 = 6.3636...: "an estimated 70,000" has one significant digit, so the
+    # ratio shows two (the floor), 6.4, not 6.36
+    assert value_text(figures["russian_per_nk"]) == "6.4"
+    # its bounds, one digit finer and outward: 65,000 / 11,500 = 5.652 -> 5.65;
+    # 75,000 / 10,500 = 7.1428... -> 7.15
+    assert bounds_text(figures["russian_per_nk"]) == "5.65 to 7.15"
+    # 11,000 / 81,000 = 13.58%: two digits, 14%; bounds 10,500 / 85,500 = 12.28% down to
+    # 12.2% and 11,500 / 76,500 = 15.03% up to 15.1%
+    assert value_text(figures["nk_share_of_reinforcements"]) == "14%"
+    assert bounds_text(figures["nk_share_of_reinforcements"]) == "12.2% to 15.1%"
+    # 81,000 troops, bounds 75,500 to 86,500 exactly (steps of 100 hold them)
+    assert bounds_text(figures["total_reinforcements"]) == "75,500 to 86,500 troops"
+
+
+def test_stated_figures_keep_the_articles_word_and_bounds(figures):
+    assert value_text(figures["held_area"]) == "approximately 90 km²"
+    assert bounds_text(figures["held_area"]) == "85 to 95 km²"  # about 90: ±5
+    assert value_text(figures["captured_area"]) == "over 1,000 km²"
+    assert bounds_text(figures["captured_area"]) == "no upper bound stated"
+    assert value_text(figures["nk_deaths_span"]) == "3 months"
     assert bounds_text(figures["nk_deaths_span"]) == "exact"
-    assert bounds_text(figures["days_elapsed"]) == "exact, given the 'reported' reading of as_of"
+
+
+# --- one-sided figures: worded by the known side, never "about" ------------------------
+
+
+def test_one_sided_figures_say_which_side(figures):
+    # 95 / 1,000 = 9.5% exactly: the printed bound is the bound, so "at most"
+    assert value_text(figures["share_held"]) == "at most 9.5%"
+    # 1,000 − 95 = 905 exactly: "at least"
+    assert value_text(figures["area_lost_km2"]) == "at least 905 km²"
+    # 1,000 / 11,500 = 8.6956...%, rounded down to 8.69%: strictly more, so "more than"
+    assert value_text(figures["nk_killed_share"]) == "more than 8.69%"
+    # 1,000 / (3 × 30.4375 days) = 10.951... a day, down to 10.9: "more than"
+    assert value_text(figures["nk_killed_per_day"]) == "more than 10.9 deaths a day"
+    assert compact_text(figures["captured_area"]) == "1,000+ km²"
+    for r in figures.values():
+        assert "about" not in value_text(r) or r.qualifier == "about"
+
+
+# --- caps: shown as caps, not findings --------------------------------------------------
+
+
+def test_a_cap_reads_as_a_cap(figures):
+    # deaths are capped only by the soldiers sent, "around 11,000": at most 11,500
+    assert value_text(figures["nk_killed"]) == "over 1,000 deaths"
+    assert figures["nk_killed"].capped == {"high": "nk_troops"}
+    assert bounds_text(figures["nk_killed"], figures) == (
+        "no upper bound stated; at most all 11,500 soldiers")
+    # the share's 100% is its domain; nothing in the article bounds it
+    assert figures["nk_killed_share"].capped == {"high": "domain"}
+    assert bounds_text(figures["nk_killed_share"], figures) == (
+        "no upper bound stated; at most 100% by definition")
+    # 11,500 / 3 months = 3,833.3... up to 3,834, a cap inherited from the deaths' cap
+    assert figures["nk_killed_per_month"].capped == {"high": "nk_troops"}
+    assert bounds_text(figures["nk_killed_per_month"], figures) == (
+        "no upper bound stated; at most 3,834 deaths a month, a cap set by all 11,500 soldiers")
+    # a bound from the article itself is not a cap: 90 / 1,000 has no capped side
+    assert figures["share_held"].capped == {}
+    assert figures["share_lost"].capped == {}  # (1,000 − 0) / ∞ -> 100% is a true limit
+
+
+# --- typography ------------------------------------------------------------------------
+
+
+def test_typography():
+    assert format_number(Fraction(-5, 2), Fraction(1, 10)) == "\u22122.5"  # true minus
+    assert format_number(Fraction(1234567), Fraction(1)) == "1,234,567"
+    assert number(Fraction(11000)) == "11,000"
+    assert number(Fraction(9, 100), percent=True) == "9%"
+    assert number(Fraction(1, 3)) == "0.333"
+    assert number(math.inf) == "unbounded"
+
+
+def test_readings_are_named_in_typographic_quotes_without_figure_ids(figures):
+    text = bounds_text(figures["days_elapsed"])
+    assert text == "exact, given the \u201creported\u201d reading"
+    assert "as_of" not in text and "'" not in text
+
+
+def test_dates_read_as_dates(figures):
     assert value_text(figures["launch"]) == "6 August 2024"
-    # a season: shown as the range it is, not as its middle day
     assert value_text(figures["nk_deployment"]) == "between 1 September 2024 and 30 November 2024"
-    assert bounds_text(figures["nk_deployment"]) == (
-        "a range; computed figures use its middle day, 16 October 2024")
+
+
+# --- the display unit is a report setting ------------------------------------------------
+
+
+def test_area_unit_converts_every_area_and_every_area_rate(mi2):
+    held = mi2.shown("held_area")
+    assert held.unit == "mi²" and held.value == 90 / MI2  # exact, not a float
+    # 90 / 2.589988 = 34.749 -> two digits, 35; 85 / 2.589988 = 32.8187 down to 32.8,
+    # 95 / 2.589988 = 36.6797 up to 36.7
+    assert mi2.value("held_area") == "approximately 35 mi²"
+    assert mi2.bounds("held_area") == "32\\.8 to 36\\.7 mi²"
+    # the article printed this figure in km²: shown beside it as printed, not recomputed
+    assert mi2.printed("held_area") == "approximately 90 km², as printed"
+    # (1,000 − 95) km² / 320 days = 86.084 km² a month = 33.237 mi² a month, down to 33.2
+    assert mi2.shown("area_lost_per_month").unit == "mi² / month"
+    assert mi2.value("area_lost_per_month") == "more than 33\\.2 mi² a month"
+    with pytest.raises(AnalysisError, match="area_unit must be one of km2, mi2"):
+        Report.load("data/sources/kursk-incursion-2025.yaml", area_unit="acres")
+
+
+def test_the_other_unit_is_the_articles_as_printed(km2):
+    assert km2.value_beside("held_area") == "approximately 90 km² (around 35 mi², as printed)"
+    assert km2.value_beside("captured_area") == "over 1,000 km² (386 mi², as printed)"
+    assert km2.printed("share_held") == ""  # computed: nothing printed
+
+
+def test_unit_variant_figures_left_the_source_file(figures):
+    assert "area_lost_mi2" not in figures and "area_lost_per_month_mi2" not in figures
+
+
+# --- reader text: no code ----------------------------------------------------------------
+
+
+def test_formulas_in_words():
+    names = {"a": "ground still held", "b": "ground captured", "c": "the time"}
+    assert formula_words("a / b", names) == "ground still held divided by ground captured"
+    assert formula_words("(b - a) / c", names) == (
+        "the difference between ground captured and ground still held divided by the time")
+    assert formula_words('days_between(a, b) <= quantity(366, "day")', names) == (
+        "the time from ground still held to ground captured is at most 366 days")
+
+
+def test_tables_carry_the_qualifier_and_no_formula(km2):
+    frame = km2.table(["held_area", "captured_area", "share_held", "nk_killed"], caption="X")
+    assert list(frame.columns) == ["Figure", "Value", "Bounds", "Source"]
+    assert list(frame["Value"]) == ["approximately 90 km² (around 35 mi², as printed)",
+                                    "over 1,000 km² (386 mi², as printed)", "at most 9.5%",
+                                    "over 1,000 deaths"]
+    text = frame.to_string()
+    assert "held_area" not in text and "/" not in text
+
+
+def test_method_and_audit_tables_name_no_figure_id(km2):
+    for fid in km2.figures:
+        km2[fid]
+    text = km2.method_table().to_string() + km2.audit_table().to_string()
+    ids = [fid for fid in km2.figures if "_" in fid and re.search(rf"\b{fid}\b", text)]
+    assert ids == [] and "<=" not in text
+    assert len(km2.audit_table()) == len(km2.findings) == 8
+
+
+def test_table_html_has_caption_row_headers_and_escapes():
+    import pandas as pd
+
+    frame = pd.DataFrame([{"Figure": "<b>x</b>", "Value": "1 & 2"}])
+    frame.attrs["caption"] = "Caption <i>"
+    out = table_html(frame)
+    assert "<caption>Caption &lt;i&gt;</caption>" in out
+    assert '<th scope="row">&lt;b&gt;x&lt;/b&gt;</th>' in out
+    assert '<th scope="col">Value</th>' in out and "1 &amp; 2" in out
+
+
+def test_report_remembers_which_figures_it_used(seed_source_path, tmp_path):
+    import json
+
+    rep = Report.load(seed_source_path, area_unit="mi2")
+    rep.value("share_held")
+    rep.bounds("held_area")
+    out = tmp_path / "figures.json"
+    rep.save_figures(str(out), {"area_unit": "mi2"}, summary="One line.")
+    data = json.loads(out.read_text())
+    assert [f["id"] for f in data["figures"]] == ["held_area", "share_held"]  # source order
+    assert data["figures"][0]["unit"] == "mi²"  # as the report shows it
+    assert data["parameters"] == {"area_unit": "mi2"} and data["summary"] == "One line."
+    with pytest.raises(AnalysisError, match="needs a figure 'no_such'"):
+        rep["no_such"]
 
 
 def test_md_escapes_markup_so_it_shows_as_typed():
@@ -64,47 +266,40 @@ def test_choose_rejects_an_unknown_word():
         choose("area_unit", "acres", ["km2", "mi2"])
 
 
-def test_report_converts_areas_to_the_chosen_unit(seed_source_path):
-    rep = Report.load(seed_source_path, area_unit="mi2")
-    held = rep.area("held_area")
-    assert held.unit == "mi²"
-    assert held.value == Fraction(90) / Fraction("2.589988110336")  # exact, not a float
-    assert rep.value("held_area_mi2") == "34\\.7 mi²"  # Markdown-escaped for the page
-    with pytest.raises(AnalysisError, match="area_unit must be one of km2, mi2"):
-        Report.load(seed_source_path, area_unit="acres")
+def test_narrow_bounds_on_decimals_print_apart():
+    # "about 2.50 mi²": three digits; half a unit of the last is 0.005, so 2.495 to 2.505,
+    # shown one digit finer than the value: never "2.50 to 2.50"
+    src = parse_source("source: {id: t, title: T}\nfigures:\n"
+                       "  - {id: a, value: 2.50, unit: sq mi, qualifier: about, "
+                       "description: x, attributed_to: y}\n", "t.yaml")
+    assert bounds_text(evaluate(src)["a"]) == "2.495 to 2.505 mi²"
 
 
-def test_report_remembers_which_figures_it_used(seed_source_path, tmp_path):
-    import json
-
-    rep = Report.load(seed_source_path)
-    rep.value("share_held")
-    rep.bounds("nk_troops")
-    out = tmp_path / "figures.json"
-    rep.save_figures(str(out), {"area_unit": "km2"})
-    data = json.loads(out.read_text())
-    assert [f["id"] for f in data["figures"]] == ["nk_troops", "share_held"]  # source order
-    assert data["parameters"] == {"area_unit": "km2"}
-    with pytest.raises(AnalysisError, match="needs a figure 'no_such'"):
-        rep["no_such"]
+# --- charts --------------------------------------------------------------------------------
 
 
-def test_tables_escape_nothing_twice_and_keep_every_row(seed_source_path):
-    rep = Report.load(seed_source_path)
-    frame = rep.table(["held_area", "share_held"])
-    assert list(frame["Value"]) == ["90 km²", "9.0%"]
-    assert list(frame["Wording / formula"]) == ["approximately", "held_area / captured_area"]
-    assert len(rep.audit_table()) == len(rep.findings) == 8
-
-
-def test_chart_is_svg_with_text_and_alt_text_names_every_value(figures):
-    fig, alt = plots.range_chart([figures["captured_area"], figures["held_area"]],
-                                 title="Ground", labels=["Captured", "Held"])
+def test_chart_scales_to_its_column_and_alt_text_reads_every_value(km2):
+    rows = km2.chart_rows(["captured_area", "held_area"])
+    fig, alt = plots.range_chart(rows, title="Ground", labels=["Captured", "Held"])
     svg = plots.svg(fig)
-    assert svg.lstrip().startswith(("<?xml", "<svg"))
-    assert ">Captured<" in svg or "Captured" in svg  # svg.fonttype none keeps text as text
-    assert alt == ("Ground. Captured: 1,000 km², bounds at least 1,000 km² (no upper bound); "
-                   "Held: 90 km², bounds 85 km² to 95 km².")
+    root = re.search(r"<svg\b[^>]*>", svg).group(0)
+    assert "viewBox" in root and " width=" not in root and " height=" not in root
+    assert "Captured" in svg  # svg.fonttype none keeps text as text
+    assert alt == ("Chart of 2 ranges, Ground. Captured: over 1,000 km², no upper bound "
+                   "stated; Held: approximately 90 km², 85 to 95 km².")
+    caption = plots.caption_for(rows, "Ground captured and held")
+    assert caption.startswith("Ground captured and held. ") and "arrow" in caption
+
+
+def test_percent_axis_shows_percent_and_stops_at_100(km2):
+    fig, _ = plots.range_chart(km2.chart_rows(["share_lost"]), title="Lost", percent=True)
+    ax = fig.axes[0]
+    # 90.5% to 100%: the axis would run to 112% at the usual margin; a share stops at 100
+    assert ax.get_xlim()[1] == 100
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    svg = plots.svg(fig)
+    assert labels and all(t.endswith("%") for t in labels), labels
+    assert "100%" in svg
 
 
 def test_chart_refuses_to_mix_units(figures):
@@ -112,22 +307,11 @@ def test_chart_refuses_to_mix_units(figures):
         plots.range_chart([figures["held_area"], figures["nk_troops"]], title="x")
 
 
-def test_unit_groups_put_each_unit_in_its_own_chart(seed_source_path):
-    groups = dict(unit_groups(Report.load(seed_source_path)))
+def test_unit_groups_put_each_unit_in_its_own_chart(km2):
+    groups = dict(unit_groups(km2))
     assert {r.id for r in groups["percent"]} >= {"share_held", "nk_killed_share"}
     assert all(r.unit == "km²" for r in groups["km²"])
     assert "date" not in groups
-
-
-def test_narrow_bounds_on_decimals_print_apart():
-    # "about 2.50 mi²": half a unit of the last digit is 0.005, so 2.495 to 2.505;
-    # the usual two decimals would print "2.50 mi² to 2.50 mi²" and read as exact
-    from analysis.figures.source import parse_source
-
-    src = parse_source("source: {id: t, title: T}\nfigures:\n"
-                       "  - {id: a, value: 2.50, unit: sq mi, qualifier: about, "
-                       "description: x, attributed_to: y}\n", "t.yaml")
-    assert bounds_text(evaluate(src)["a"]) == "2.495 mi² to 2.505 mi²"
 
 
 def test_dollar_signs_in_a_label_stay_text_in_a_chart(figures):

@@ -1,14 +1,20 @@
-"""The one chart style: vector (SVG), colour-blind-safe, readable in grey print.
+"""The one chart style: vector (SVG), colour-blind-safe, readable in grey print and on a
+375 px phone.
 
-Every chart shows each figure's point value as a marker and its bounds as a
-range line; an unbounded side runs to the edge of the axes and ends in an arrow.
-Each chart carries alt text, which the HTML report attaches to the figure.
+Every chart shows each figure's point value as a marker and its bounds as a band with
+end ticks (so a narrow range stays visible); a side with no upper bound stated, or only
+a cap, runs to the edge and ends in an arrow. Each row's label sits above its band, so
+the plot keeps the full width of a phone; the value, worded by the presentation rule
+(present.py), sits at the label's right. The SVG has no fixed size: it scales to its
+column. Each chart comes with a caption (what it shows) and alt text (what a screen
+reader says: every value in words).
 """
 
 from __future__ import annotations
 
 import io
 import math
+import re
 
 import matplotlib
 
@@ -17,20 +23,30 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 
 from analysis.figures.derive import Result  # noqa: E402
-from analysis.notebook.present import bounds_text, number, unit_label, value_text  # noqa: E402
+from analysis.notebook.present import (  # noqa: E402
+    compact_text,
+    interval_text,
+    label_of,
+    shape,
+)
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with any colour vision.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
 # Markers differ too, so the charts still read in grey print.
 MARKERS = ["o", "s", "D", "^", "v", "P", "X"]
 
+# A chart is drawn 4.4 in wide: at a phone's 343 px column it scales to about 0.8, so
+# 11 pt labels still read at about 12 px.
+WIDTH_IN = 4.4
 STYLE = {
     "svg.fonttype": "none",  # text stays text: selectable, searchable, scalable
     "svg.hashsalt": "analysis",  # stable ids, so the same chart gives the same bytes
+    # DejaVu Sans ships with matplotlib; the browser falls back along the stack below.
     "font.family": "DejaVu Sans",
-    "font.size": 10,
+    "font.size": 11,
     "axes.spines.top": False,
     "axes.spines.right": False,
+    "axes.spines.left": False,
     "axes.grid": True,
     "axes.grid.axis": "x",
     "grid.color": "#cccccc",
@@ -40,55 +56,94 @@ STYLE = {
 }
 
 
-def _val(x) -> float:
-    return float(x) if x is not None and not (isinstance(x, float) and math.isinf(x)) else math.inf
+def _finite(x) -> bool:
+    return x is not None and not (isinstance(x, float) and math.isinf(x))
+
+
+def _open_high(r: Result) -> bool:
+    """No upper bound stated, or only a cap: drawn as an arrow, not a band."""
+    return not _finite(r.high) or "high" in r.capped
 
 
 def range_chart(results: list[Result], *, title: str, xlabel: str | None = None,
                 labels: list[str] | None = None, percent: bool = False):
-    """Horizontal chart: one row a figure, point marker and bounds range.
+    """Horizontal chart: one row a figure, point marker and bounds band.
 
-    Returns (figure, alt_text). All results must share a unit.
+    Returns (figure, alt_text); `caption_for` words its caption. All results must
+    share a unit.
     """
     units = {r.unit for r in results}
     if len(units) != 1:
         raise ValueError(f"one chart, one unit; got {sorted(units)}")
-    unit = units.pop()
     scale = 100 if percent else 1
     labels = labels or [r.description for r in results]
+    wrapped = [_no_math(_wrap(t)) for t in labels]
+    values = [float(r.value) * scale for r in results]
+    highs = [float(r.high) * scale for r in results if not _open_high(r)]
+    lows = [float(r.low) * scale for r in results if _finite(r.low)]
+    any_open = any(_open_high(r) for r in results)
+    right = max(highs + values) * (1.35 if any_open else 1.12) or 1
+    if percent and right > 100 and max(highs + values, default=0) <= 100:
+        right = 100.0  # a share's axis ends at 100%, unless a value passes it
+    left = min([0.0, *lows]) * 1.12  # a difference may run below zero
+    span = right - left
+    # rows from the top; a label that wraps pushes the rows below it down
+    heights = [1 + 0.4 * w.count("\n") for w in wrapped]
+    ys = [sum(heights[i + 1:]) for i in range(len(results))]
     with plt.rc_context(STYLE):
-        rows = sum(_wrap(t).count("\n") + 1 for t in labels)
-        fig, ax = plt.subplots(figsize=(7.0, 0.3 * rows + 0.25 * len(results) + 1.2))
-        finite_highs = [_val(r.high) * scale for r in results if math.isfinite(_val(r.high))]
-        values = [float(r.value) * scale for r in results]
-        right = max(finite_highs + values) * 1.15 or 1
-        finite_lows = [float(r.low) * scale for r in results if math.isfinite(_val(r.low))]
-        left = min([0.0, *finite_lows]) * 1.15  # a difference may run below zero
+        fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.5 * sum(heights) + 0.9))
         for i, r in enumerate(results):
-            y = len(results) - 1 - i
+            y = ys[i]
             color, marker = PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
-            lo = float(r.low) * scale if math.isfinite(_val(r.low)) else left
-            hi = _val(r.high) * scale
-            open_end = not math.isfinite(hi)
-            ax.hlines(y, lo, right if open_end else hi, color=color, linewidth=9, alpha=0.4)
-            if open_end:
-                ax.annotate("", xy=(right, y), xytext=(right * 0.97, y),
-                            arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.5})
-            ax.plot(float(r.value) * scale, y, marker=marker, color=color, markersize=7,
+            lo = float(r.low) * scale if _finite(r.low) else left
+            open_high = _open_high(r)
+            hi = right if open_high else float(r.high) * scale
+            ax.hlines(y, lo, hi, color=color, linewidth=8, alpha=0.35)
+            # end ticks: a range narrower than the marker still shows where it ends
+            ends = [lo] if open_high else [lo, hi]
+            ax.vlines(ends, y - 0.2, y + 0.2, color=color, linewidth=1.6)
+            if open_high:
+                ax.annotate("", xy=(right, y), xytext=(right - span * 0.06, y),
+                            arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.6,
+                                        "linestyle": "--"})
+            ax.plot(values[i], y, marker=marker, color=color, markersize=7,
                     markeredgecolor="black", markeredgewidth=0.8, linestyle="none")
-        ax.set_yticks(range(len(results)), [_no_math(_wrap(t)) for t in reversed(labels)])
+            ax.text(left, y + 0.3, wrapped[i], ha="left", va="bottom", fontsize=10.5)
+            ax.text(right, y + 0.3, _no_math(compact_text(r)), ha="right", va="bottom",
+                    fontsize=10.5, fontweight="bold")
+        ax.set_yticks([])
         ax.set_xlim(left, right)
-        ax.set_ylim(-0.7, len(results) - 0.3)
-        ax.set_xlabel(_no_math(xlabel or ("percent" if percent else unit_label(unit) or "ratio")))
-        ax.set_title(_no_math(title), loc="left", fontsize=11, fontweight="bold")
+        ax.set_ylim(-0.5, ys[0] + 0.35 + 0.4 * (wrapped[0].count("\n") + 1))
+        unit_text = xlabel or ("" if percent else label_of(results[0]) or "ratio")
+        if unit_text:
+            ax.set_xlabel(_no_math(unit_text))
+        ax.set_title(_no_math(_wrap(title, 40)), loc="left", fontsize=12, fontweight="bold")
         # round steps (1, 2, 5, 10 ...) so ticks read 0, 5, 10, 15, not 2.5, 7.5, 12
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
+        suffix = "%" if percent else ""
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
-            lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:g}"))
-    alt = f"{title}. " + "; ".join(
-        f"{lab}: {value_text(r) if not percent else number(r.value, percent=True)}, bounds "
-        f"{bounds_text(r)}" for lab, r in zip(labels, results, strict=True)) + "."
-    return fig, alt
+            lambda v, _: (f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:g}")
+            .replace("-", "\u2212") + suffix))
+    return fig, alt_text(title, labels, results)
+
+
+def alt_text(title: str, labels: list[str], results: list[Result]) -> str:
+    """What a screen reader says: the chart's kind, then each row's value and bounds in
+    words (the figure itself is the caption's job)."""
+    rows = "; ".join(f"{lab}: {interval_text(r)}" for lab, r in zip(labels, results,
+                                                                      strict=True))
+    kind = "one range" if len(results) == 1 else f"{len(results)} ranges"
+    return f"Chart of {kind}, {title}. {rows}."
+
+
+def caption_for(results: list[Result], what: str) -> str:
+    """A caption saying what the chart shows and how to read it."""
+    marks = "Each marker is a figure's value and its band the bounds"
+    if any(_open_high(r) for r in results):
+        marks += "; a dashed arrow means no upper bound is stated"
+    if any(shape(r) == "upper" for r in results):
+        marks += "; a band from zero means only an upper bound is known"
+    return f"{what}. {marks}."
 
 
 def _no_math(text: str) -> str:
@@ -96,7 +151,7 @@ def _no_math(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def _wrap(text: str, width: int = 30) -> str:
+def _wrap(text: str, width: int = 34) -> str:
     words, lines, line = text.split(), [], ""
     for w in words:
         if len(line) + len(w) + 1 > width and line:
@@ -108,18 +163,29 @@ def _wrap(text: str, width: int = 30) -> str:
     return "\n".join(lines)
 
 
+_SIZE = re.compile(r'(<svg\b[^>]*?)\s(?:width|height)="[^"]*"')
+
+
 def svg(fig) -> str:
-    """The chart as SVG text; closes the figure."""
+    """The chart as SVG text with no fixed size (its viewBox keeps the shape, so it scales
+    to its column); closes the figure."""
     buf = io.StringIO()
     with plt.rc_context(STYLE):
         fig.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(fig)
-    return buf.getvalue()
+    text = buf.getvalue()
+    for _ in range(2):
+        text = _SIZE.sub(r"\1", text, count=1)
+    return text
 
 
-def show(fig, alt: str) -> None:
-    """Display a chart in a notebook as SVG with its alt text in the output metadata."""
+def show(fig, alt: str, caption: str | None = None) -> None:
+    """Display a chart in a notebook as SVG; alt text and caption travel in the output
+    metadata (the HTML and PDF renderers read both)."""
     from IPython.display import display
 
+    meta = {"alt": alt}
+    if caption:
+        meta["caption"] = caption
     display({"image/svg+xml": svg(fig), "text/plain": alt},
-            metadata={"image/svg+xml": {"alt": alt}}, raw=True)
+            metadata={"image/svg+xml": meta}, raw=True)

@@ -23,9 +23,22 @@ from analysis.figures.derive import Figures, Result, evaluate
 from analysis.figures.source import Source, load_source
 from analysis.figures.units import convert
 from analysis.files import project_root
-from analysis.notebook.present import bounds_text, number, table_rows, unit_label, value_text
+from analysis.notebook.present import (
+    bounds_text,
+    compact_text,
+    formula_words,
+    interval_text,
+    label_of,
+    number,
+    quoted,
+    shape,
+    unit_label,
+    value_text,
+    with_unit,
+)
 
 AREA_UNITS = {"km2": "km²", "mi2": "mi²"}
+_AREAS = frozenset(AREA_UNITS.values())
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 
 
@@ -40,19 +53,21 @@ class Report:
 
     source: Source
     figures: Figures
-    area_unit: str = "km²"
+    area_unit: str | None = None  # None: every area in the unit its figure declares
     used: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, source: str | Path, *, policy: str = "default",
-             readings: dict[str, str] | None = None, area_unit: str = "km2") -> Report:
-        if area_unit not in AREA_UNITS:
+             readings: dict[str, str] | None = None, area_unit: str | None = None) -> Report:
+        """`area_unit` ("km2" or "mi2") is a display setting: every area, and every rate
+        with an area in it, is converted to it."""
+        if area_unit is not None and area_unit not in AREA_UNITS:
             raise AnalysisError(f"area_unit must be one of {', '.join(AREA_UNITS)}, "
                                 f"not {area_unit!r}")
         src = load_source(source)
         readings = {k: v for k, v in (readings or {}).items() if v}
         return cls(src, evaluate(src, policy=policy, readings=readings),
-                   AREA_UNITS[area_unit])
+                   AREA_UNITS[area_unit] if area_unit else None)
 
     # --- single figures ---------------------------------------------------------
 
@@ -65,31 +80,74 @@ class Report:
         return self.figures[fid]
 
     def shown(self, fid: str) -> Result:
-        """A figure as the report shows it: a stated area in the report's area unit."""
+        """A figure as the report shows it: any area, or rate with an area in it, in the
+        report's area unit (an exact converted copy)."""
         r = self[fid]
-        return self.area(fid) if r.kind == "stated" and r.unit in AREA_UNITS.values() else r
-
-    def value(self, fid: str) -> str:
-        """The value as text, escaped for Markdown: '90 km²', '9.0%'."""
-        return md(value_text(self.shown(fid)))
-
-    def number(self, fid: str) -> str:
-        """The value without its unit, for a sentence that names the unit itself."""
-        r = self.shown(fid)
-        return md(number(r.value, percent=r.format == "percent"))
-
-    def bounds(self, fid: str) -> str:
-        return md(bounds_text(self.shown(fid)))
-
-    def area(self, stated_id: str) -> Result:
-        """An area figure in the report's chosen unit (a converted copy where needed)."""
-        r = self[stated_id]
-        if r.unit == self.area_unit:
+        unit = self._display_unit(r.unit)
+        if unit == r.unit:
             return r
-        conv = {k: (convert(getattr(r, k), r.unit, self.area_unit)
+        conv = {k: (convert(getattr(r, k), r.unit, unit)
                     if getattr(r, k) not in (None, float("inf"), float("-inf"))
                     else getattr(r, k)) for k in ("value", "low", "high")}
-        return Result(**{**r.__dict__, **conv, "unit": self.area_unit})
+        return Result(**{**r.__dict__, **conv, "unit": unit})
+
+    area = shown  # the name older notebooks use
+
+    def _display_unit(self, unit: str) -> str:
+        if self.area_unit is None:
+            return unit
+        return " / ".join(self.area_unit if part in _AREAS else part
+                          for part in unit.split(" / "))
+
+    def value(self, fid: str) -> str:
+        """The value with its qualifier, escaped for Markdown: 'approximately 90 km²',
+        'more than 905 km²', '14%'."""
+        return md(value_text(self.shown(fid)))
+
+    def printed(self, fid: str) -> str:
+        """The figure in the other area unit, as the article printed it, for beside its
+        value: 'around 35 mi², as printed'; '' where the article printed none."""
+        r = self.shown(fid)
+        fig = self.source.figure(fid)
+        if r.kind != "stated":
+            return ""
+        if r.unit != fig.unit:  # shown converted: the article's own number is the original
+            return md(f"{fig.qualifier + ' ' if fig.qualifier else ''}"
+                      f"{_as_written(fig.value, fig.written)} {unit_label(fig.unit)}, as printed")
+        for p in fig.printed:
+            if p.unit != r.unit:
+                return md(f"{p.qualifier + ' ' if p.qualifier else ''}"
+                          f"{_as_written(p.value, p.written)} {unit_label(p.unit)}, as printed")
+        return ""
+
+    def value_beside(self, fid: str) -> str:
+        """The value with the article's other unit beside it: 'approximately 90 km² (around
+        35 mi², as printed)'. Not for use inside parentheses."""
+        other = self.printed(fid)
+        return self.value(fid) + (f" ({other})" if other else "")
+
+    def number(self, fid: str) -> str:
+        """The point value alone, rounded by the rule, for a sentence that words its unit
+        and its side itself: '70,000', '6.4', '14%'."""
+        r = self.shown(fid)
+        text = with_unit(r.value, r)
+        label = label_of(r)
+        return md(text if label == "%" else text.removesuffix(label).strip())
+
+    def bounds(self, fid: str) -> str:
+        """The bounds in words: '85 km² to 95 km²', 'no upper bound stated'."""
+        return md(bounds_text(self.shown(fid), self.figures))
+
+    def interval(self, fid: str) -> str:
+        """Value and bounds in one phrase: '14%, between 12.2% and 15.1%'."""
+        return md(interval_text(self.shown(fid), self.figures))
+
+    def shape(self, fid: str) -> str:
+        """'exact', 'range', 'lower', 'upper': which sides of the figure are known."""
+        return shape(self.shown(fid))
+
+    def compact(self, fid: str) -> str:
+        return md(compact_text(self.shown(fid)))
 
     # --- where a range comes from -------------------------------------------------
 
@@ -142,23 +200,59 @@ class Report:
 
     # --- tables -----------------------------------------------------------------
 
-    def table(self, ids: list[str]) -> pd.DataFrame:
-        shown = {fid: self.shown(fid) for fid in ids}
-        rows = table_rows(shown, ids)
-        rows.sort(key=lambda row: ids.index(row["id"]))
-        frame = pd.DataFrame(rows, columns=["figure", "value", "bounds", "wording", "source"])
-        frame.columns = ["Figure", "Value", "Bounds", "Wording / formula", "Source"]
-        for row, fid in zip(frame.itertuples(), ids, strict=True):
-            if self.figures[fid].kind == "derived":
-                frame.at[row.Index, "Wording / formula"] = self.figures[fid].formula
-                frame.at[row.Index, "Source"] = "computed"
+    def table(self, ids: list[str], caption: str = "") -> pd.DataFrame:
+        """Figure, value (its qualifier with it), bounds and source: one row a figure.
+        Computed figures say so; how, in words, is in `method_table`."""
+        rows = []
+        for fid in ids:
+            r = self.shown(fid)
+            other = self.printed(fid)
+            rows.append({
+                "Figure": r.description,
+                "Value": value_text(r) + (f" ({_unescape(other)})" if other else ""),
+                "Bounds": bounds_text(r, self.figures),
+                "Source": (r.attributed_to or "") if r.kind == "stated"
+                else "computed from the stated figures",
+            })
+        frame = pd.DataFrame(rows, columns=["Figure", "Value", "Bounds", "Source"])
+        frame.attrs["caption"] = caption
         return _numbered_rows(frame)
 
-    def audit_table(self) -> pd.DataFrame:
-        rows = [{"Check": f.description, "Verdict": f.verdict, "What was checked": f.stated,
+    def method_table(self, caption: str = "How each computed figure is worked out"
+                     ) -> pd.DataFrame:
+        """Every computed figure the report used, its formula in words."""
+        names = self._names()
+        rows = [{"Figure": r.description, "Worked out as": formula_words(r.formula, names)}
+                for fid in self.used if (r := self.figures[fid]).kind == "derived"]
+        frame = pd.DataFrame(rows, columns=["Figure", "Worked out as"])
+        frame.attrs["caption"] = caption
+        return _numbered_rows(frame)
+
+    def _names(self) -> dict[str, str]:
+        """What each figure is called in a formula written out in words: its `label`, else
+        its description in quotes."""
+        out = {}
+        for fid in self.figures:
+            fig = self.source.figure(fid)
+            out[fid] = fig.label or quoted(fig.description)
+        return out
+
+    def chart_rows(self, ids: list[str]) -> list[Result]:
+        """Figures as a chart draws them, in the report's units."""
+        return [self.shown(fid) for fid in ids]
+
+    def audit_table(self, caption: str = "The article's conversions and relations, "
+                    "re-checked") -> pd.DataFrame:
+        names = self._names()
+        # a relation is shown in words ("ground still held is at most ground captured")
+        rows = [{"Check": f.description, "Verdict": f.verdict,
+                 "What was checked": (formula_words(f.stated, names) if f.kind == "check"
+                                      else f.stated),
                  "Computed": f.computed, "Tolerance": f.tolerance} for f in self.findings]
-        return _numbered_rows(pd.DataFrame(rows, columns=["Check", "Verdict", "What was checked",
-                                                  "Computed", "Tolerance"]))
+        frame = pd.DataFrame(rows, columns=["Check", "Verdict", "What was checked",
+                                            "Computed", "Tolerance"])
+        frame.attrs["caption"] = caption
+        return _numbered_rows(frame)
 
     @property
     def findings(self) -> list[Finding]:
@@ -192,12 +286,15 @@ class Report:
         rows = [{"Wording in the article": ", ".join(words), "Bounds": family_text[fam]}
                 for fam, words in by_family.items()]
         if self.figures.policy == "exact":
-            rows = [{"Wording in the article": "any", "Bounds": "exactly X (policy 'exact')"}]
-        return _numbered_rows(pd.DataFrame(rows))
+            rows = [{"Wording in the article": "any",
+                     "Bounds": "exactly X, as the report reads every figure exactly"}]
+        frame = pd.DataFrame(rows)
+        frame.attrs["caption"] = "Bounds read from the article's wording"
+        return _numbered_rows(frame)
 
     def source_lines(self) -> str:
         m = self.source.meta
-        lines = [f"- **Title:** {md(m.title)}"]
+        lines = [f"- **Title:** {md(_quote_marks(m.title))}"]
         lines.append(f"- **Publisher:** {md(m.publisher) if m.publisher else 'not named'}")
         lines.append(f"- **Address:** {md(m.url) if m.url else 'not given'}")
         if m.covers:
@@ -206,19 +303,41 @@ class Report:
         lines.append(f"- **Source file:** {md(Path(self.source.path).name)}")
         return "\n".join(lines)
 
+    def source_line(self) -> str:
+        """One Markdown line under the standfirst: the article, by its title."""
+        m = self.source.meta
+        who = f", {md(m.publisher)}" if m.publisher else ", publisher not named in our copy"
+        return f"Source: *{md(_quote_marks(m.title))}*{who}."
+
+    def covers_text(self) -> str:
+        """The dates the article's statements refer to: '6 August 2024 to 3 August 2025'."""
+        covers = self.source.meta.covers
+        if not covers:
+            return ""
+        return " to ".join(number(d) if d else "open" for d in covers)
+
+    def plain(self, fid: str) -> str:
+        """The value with its qualifier as plain text (not Markdown), for a summary line."""
+        return value_text(self.shown(fid))
+
     def notes(self) -> str:
         return "\n".join(f"- {md(n)}" for n in self.source.meta.notes) or "- None recorded."
 
     # --- output -----------------------------------------------------------------
 
-    def save_figures(self, path: str, parameters: dict) -> None:
-        """Write the figures this report used, in the JSON contract (the build's figures_out)."""
+    def save_figures(self, path: str, parameters: dict, summary: str = "") -> None:
+        """Write the figures this report used, in the JSON contract (the build's figures_out),
+        and the report's one-line summary (its first finding) for the index."""
         if not path:
             return
         ids = self.used or list(self.figures)
         m = self.source.meta
-        payload = {"parameters": parameters, "figures": self.figures.to_json(set(ids)),
+        # as shown: in the report's units, so the page and this file can be compared
+        shown = [self.shown(fid).to_json() for fid in self.figures if fid in ids]
+        payload = {"parameters": parameters, "figures": shown,
                    "source": {"title": m.title, "publisher": m.publisher, "url": m.url}}
+        if summary:
+            payload["summary"] = summary
         Path(path).write_text(json.dumps(payload, indent=2, ensure_ascii=False),
                               encoding="utf-8")
 
@@ -238,11 +357,46 @@ def _numbered_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _quote_marks(text: str) -> str:
+    """Typographic apostrophes and quotes in a title: Russia's -> Russia’s."""
+    text = re.sub(r"(?<=\w)'", "\u2019", text)
+    text = re.sub(r'"(?=\w)', "\u201c", text)
+    return text.replace('"', "\u201d").replace("'", "\u2018")
+
+
+def _as_written(value, written) -> str:
+    """A number as the article printed it: its digits, thousands separated."""
+    return f"{written:,}" if written is not None else number(value)
+
+
+def _unescape(markdown: str) -> str:
+    return html.unescape(re.sub(r"\\(.)", r"\1", markdown))
+
+
+def table_html(frame: pd.DataFrame) -> str:
+    """A table for readers: a caption, column headers, and the first column as row
+    headers (<th scope="row">), every cell escaped."""
+    e = html.escape
+    caption = frame.attrs.get("caption") or ""
+    head = "".join(f'<th scope="col">{e(str(c))}</th>' for c in frame.columns)
+    body = []
+    # each cell repeats its column's name, shown only where a phone stacks the row
+    names = [f'<span class="cell-label">{e(str(c))}</span>' for c in frame.columns[1:]]
+    for row in frame.itertuples(index=False):
+        first, *rest = (e(str(v)) for v in row)
+        body.append(f'<tr><th scope="row">{first}</th>'
+                    + "".join(f"<td>{n}{v}</td>" for n, v in zip(names, rest, strict=True))
+                    + "</tr>")
+    cap = f"<caption>{e(caption)}</caption>" if caption else ""
+    return (f'<table class="figures">{cap}<thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')
+
+
 def show(frame: pd.DataFrame) -> None:
-    """Display a table without its index column; cell text is HTML-escaped by pandas."""
+    """Display a table for readers (see table_html)."""
     from IPython.display import HTML, display
 
-    display(HTML(frame.to_html(index=False, border=0, escape=True, classes="figures")))
+    display(HTML(table_html(frame)))
 
 
 def locate(path: str | Path) -> Path:
@@ -267,7 +421,8 @@ def choose(name: str, value: str, allowed) -> str:
 def unit_groups(rep: Report, max_rows: int = 8) -> list[tuple[str, list[Result]]]:
     """Non-date figures grouped by unit (and percent format), for one chart a group."""
     groups: dict[tuple[str, str | None], list[Result]] = {}
-    for r in rep.figures.values():
+    for fid in rep.figures:
+        r = rep.shown(fid)
         if not r.is_date:
             groups.setdefault((r.unit, r.format), []).append(r)
     out = []
