@@ -188,12 +188,18 @@ def _check_notebook(nb) -> None:
 # ------------------------------------------------------------------- shared cell policy
 
 
-def _alt_text(output, mime: str) -> str | None:
-    """Alt text of an image output: ``metadata[mime]["alt"]`` or ``metadata["alt"]``."""
+def _alt_text(output, mime: str, key: str = "alt") -> str | None:
+    """Alt text of an image output: ``metadata[mime]["alt"]`` or ``metadata["alt"]``
+    (``key="caption"``: its caption, the same way)."""
     metadata = output.get("metadata", {}) or {}
     per_mime = metadata.get(mime)
-    alt = per_mime.get("alt") if isinstance(per_mime, Mapping) else None
-    return _clean_str(alt if alt is not None else metadata.get("alt"))
+    alt = per_mime.get(key) if isinstance(per_mime, Mapping) else None
+    return _clean_str(alt if alt is not None else metadata.get(key))
+
+
+def _caption(output, mime: str) -> str | None:
+    """What a figure's caption says: its own caption, else (older notebooks) its alt text."""
+    return _alt_text(output, mime, "caption") or _alt_text(output, mime)
 
 
 _STYLE_BLOCK = re.compile(r"<style\b.*?</style\s*>", re.IGNORECASE | re.DOTALL)
@@ -428,8 +434,8 @@ def clean_html(value: Any) -> str:
     return _EXTERNAL_HREF.sub(r'\1data-link="\2"', cleaned)
 
 
-def _figure(body: str, alt: str | None) -> str:
-    caption = f"<figcaption>{html.escape(alt)}</figcaption>" if alt else ""
+def _figure(body: str, caption: str | None) -> str:
+    caption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return f'<figure class="chart">{body}{caption}</figure>'
 
 
@@ -441,7 +447,7 @@ def report_svg(output) -> str:
         body = _sanitize_svg(svg, prefix=_svg_prefix(svg), label=alt or "Chart", standalone=False)
     except _SVGError:
         return '<p class="missing">[chart could not be displayed]</p>'
-    return _figure(body, alt)
+    return _figure(body, _caption(output, "image/svg+xml"))
 
 
 def report_image(output, mime: str) -> str:
@@ -452,7 +458,7 @@ def report_image(output, mime: str) -> str:
     if not _DATA_IMAGE.match(src):
         return '<p class="missing">[image could not be displayed]</p>'
     img = f'<img src="{html.escape(src)}" alt="{html.escape(alt or "Chart")}">'
-    return _figure(img, alt)
+    return _figure(img, _caption(output, mime))
 
 
 _PYGMENTS_CSS = HtmlFormatter(style="default").get_style_defs(".highlight")
@@ -579,10 +585,11 @@ class _ImageFiles:
         return name
 
 
-def _figure_block(name: str, alt: str | None) -> str:
+def _figure_block(name: str, alt: str | None, caption: str | None) -> str:
     img = f'<img src="{html.escape(name)}" alt="{html.escape(alt or "Chart")}">'
-    if alt:
-        return _html_block(f"<figure>{img}<figcaption>{html.escape(alt)}</figcaption></figure>")
+    if caption:
+        return _html_block(
+            f"<figure>{img}<figcaption>{html.escape(caption)}</figcaption></figure>")
     return _html_block(f"<p>{img}</p>")
 
 
@@ -605,14 +612,16 @@ def _output_markdown(output, figures: _ImageFiles) -> str | None:
             clean = _sanitize_svg(svg, prefix="", label=None, standalone=True)
         except _SVGError:
             return _html_block("<p><em>[chart could not be displayed]</em></p>")
-        return _figure_block(figures.add(clean.encode("utf-8"), "svg"), alt)
+        return _figure_block(figures.add(clean.encode("utf-8"), "svg"), alt,
+                             _caption(output, "image/svg+xml"))
     for mime, ext in (("image/png", "png"), ("image/jpeg", "jpg")):
         if mime in data:
             try:
                 raw = base64.b64decode("".join(_text(data[mime]).split()), validate=True)
             except (binascii.Error, ValueError):
                 return _html_block("<p><em>[image could not be displayed]</em></p>")
-            return _figure_block(figures.add(raw, ext), _alt_text(output, mime))
+            return _figure_block(figures.add(raw, ext), _alt_text(output, mime),
+                                 _caption(output, mime))
     if "text/html" in data:
         return _html_block(_text(data["text/html"]))
     if "text/markdown" in data:

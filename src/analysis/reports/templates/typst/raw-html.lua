@@ -8,6 +8,9 @@
 --    no alignment), as a table of figures should read; left-align the others.
 -- 4. Keep only images that render.py wrote (fig-N.ext); any other image becomes its alt text,
 --    because Typst would fail on a missing or remote file.
+-- 5. A chart becomes a Typst figure with its alt text (pandoc's writer drops alt); the alt
+--    text enters Typst only as an escaped string literal, its caption as pandoc's Typst.
+-- 6. A short table is kept on one page: wrapped in an unbreakable block.
 
 local function is_html(format)
   return format == "html" or format == "html5"
@@ -76,6 +79,44 @@ local function align_numeric_columns(tbl)
   return tbl
 end
 
-keep_own_images.Table = align_numeric_columns
+-- a Typst string literal: no way out of the quotes, no control characters
+local function typst_string(text)
+  text = text:gsub("%c", " "):gsub("\\", "\\\\"):gsub('"', '\\"')
+  return '"' .. text .. '"'
+end
+
+local SHORT_TABLE_ROWS = 14
+
+-- A table cell's column name, repeated for phones (report.css); print has the header row.
+keep_own_images.Span = function(el)
+  if el.classes:includes("cell-label") then
+    return {}
+  end
+  return nil
+end
+
+keep_own_images.Figure = function(fig)
+  local img = nil
+  local count = 0
+  pandoc.Div(fig.content):walk({Image = function(el) img = el; count = count + 1 end})
+  if count ~= 1 or not img.src:match("^fig%-%d+%.%a+$") then
+    return nil
+  end
+  local alt = pandoc.utils.stringify(img.caption)
+  local caption = pandoc.write(pandoc.Pandoc(fig.caption.long), "typst")
+  return pandoc.RawBlock("typst", "#figure(image(\"" .. img.src .. "\", alt: "
+    .. typst_string(alt) .. "), caption: [" .. caption .. "])")
+end
+
+keep_own_images.Table = function(tbl)
+  tbl = align_numeric_columns(tbl) or tbl
+  local rows = 0
+  for _, body in ipairs(tbl.bodies) do rows = rows + #body.body end
+  if rows <= SHORT_TABLE_ROWS then
+    return {pandoc.RawBlock("typst", "#block(breakable: false)["), tbl,
+            pandoc.RawBlock("typst", "]")}
+  end
+  return tbl
+end
 
 return {parse_html, keep_own_images}
