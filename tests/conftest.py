@@ -58,5 +58,8 @@ def built_project(tmp_path_factory):
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy(REPO_ROOT / "reports.yaml", root / "reports.yaml")
     (root / "data" / "sources" / "zz-injected.yaml").write_text(INJECTED, encoding="utf-8")
+    # the invented test article with a planted error: a source report that must flag it
+    shutil.copy(REPO_ROOT / "tests" / "data" / "harbour-flooding-2023.yaml",
+                root / "data" / "sources" / "harbour-flooding-2023.yaml")
     summary = build(root, jobs=2)
     return root, summary

@@ -229,7 +229,7 @@ def test_at_most_relation_that_fails_at_the_stated_values():
 
 
 def test_second_source_has_exactly_its_planted_error(repo_root):
-    findings = audit(evaluate(load_source(repo_root / "data/sources/harbour-flooding-2023.yaml")))
+    findings = audit(evaluate(load_source(repo_root / "tests/data/harbour-flooding-2023.yaml")))
     bad = [f for f in findings if not f.ok]
     assert [f.id for f in bad] == ["flooded_area"]
     # 1,850 ha = 18.5 km² = 18.5 / 2.589988110336 = 7.1429 mi², printed as "about 11":

@@ -16,7 +16,7 @@ CONTRACT_KEYS = {"id", "kind", "value", "low", "high", "unit", "formula", "input
 
 @pytest.fixture(scope="module")
 def harbour_path(repo_root):
-    return repo_root / "data" / "sources" / "harbour-flooding-2023.yaml"
+    return repo_root / "tests" / "data" / "harbour-flooding-2023.yaml"
 
 
 def invoke(*args):

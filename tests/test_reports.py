@@ -1,17 +1,22 @@
 """The real reports, end to end: every report in the list builds from the project's own
 notebooks, and what a reader gets holds the right figures and nothing unsafe.
 
-Expected figures are worked out by hand from the seed article's source file:
-  held 90 km² (approximately: 85 to 95), captured over 1,000 km²
-  share held = 90 / 1000 = 9.0%, at most 95 / 1000 = 9.5%
-  90 km² = 90 / 2.589988110336 mi² = 34.749... mi² -> "34.7 mi²"; 1000 km² -> 386.1 -> "386 mi²"
-  North Korean share, 70,000 excluding them: 11000 / 81000 = 13.580...% -> "13.6%"
-  North Korean killed share: 1000 / 11000 = 9.09...% -> "9.1%"
+Expected figures are worked out by hand from the seed article's source file, by the
+presentation rule of docs/presentation.md:
+  held "approximately 90 km²" (85 to 95), captured "over 1,000 km²"
+  share held = 90 / 1000, bounded only above: 95 / 1000 -> "at most 9.5%"
+  90 km² = 90 / 2.589988110336 mi² = 34.749... mi², two digits -> "approximately 35 mi²";
+    85 and 95 km² -> 32.8187 and 36.6797 mi², outward -> "32.8 to 36.7 mi²"
+  1000 km² -> 386.102 mi², rounded down -> "over 386 mi²"
+  North Korean share, 70,000 excluding them: 11000 / 81000 = 13.58% -> two digits "14%";
+    10,500 / 85,500 = 12.28% down, 11,500 / 76,500 = 15.03% up -> "12.2% to 15.1%"
+  North Korean killed share: at least 1000 / 11500 = 8.6956% -> "more than 8.69%"
   6 Aug 2024 -> 22 Jun 2025 = 320 days = 320 / 30.4375 months = 10.51 -> "10.5 months"
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -27,9 +32,11 @@ from analysis.figures.derive import evaluate
 from analysis.figures.source import load_source
 
 REPO = Path(__file__).resolve().parents[1]
-KEY_FIGURES_KM2 = ["90 km²", "1,000 km²", "9.0%", "9.5%", "13.6%", "9.1%", "10.5 months",
-                   "70,000 troops", "11,000 troops"]
-KEY_FIGURES_MI2 = ["34.7 mi²", "386 mi²", "9.0%", "13.6%"]
+KEY_FIGURES_KM2 = ["approximately 90 km²", "over 1,000 km²", "at most 9.5%", "14%",
+                   "12.2% to 15.1%", "more than 8.69%", "10.5 months",
+                   "an estimated 70,000 troops", "around 11,000 soldiers", "over 1,000 deaths"]
+KEY_FIGURES_MI2 = ["approximately 35 mi²", "32.8 to 36.7 mi²", "over 386 mi²",
+                   "approximately 90 km², as printed", "at most 9.5%", "14%"]
 
 
 class _Refs(HTMLParser):
@@ -72,6 +79,7 @@ def _pdf_text(path: Path) -> str:
 def test_every_report_in_the_list_builds(built_project):
     root, summary = built_project
     assert summary.failed == []
+    # the harbour test article lives in tests/data/; conftest adds it to this scratch copy
     expected = {"kursk-km2", "kursk-mi2", "source-kursk-incursion-2025",
                 "source-harbour-flooding-2023", "source-zz-injected", "story-kursk"}
     assert set(summary.built) == expected
@@ -137,41 +145,114 @@ def test_pdf_has_pages_title_and_table_rows(built_project):
     root, _ = built_project
     assert len(PdfReader(_report(root, "kursk-km2", "pdf")).pages) >= 3
     text = _pdf_text(_report(root, "kursk-km2", "pdf"))
-    assert "Kursk incursion: ground held, troops deployed, losses (km²)" in text
-    # rows of the headline table: a description and its bounds, cell by cell
+    assert text.startswith("Kursk incursion: ground held, troops deployed, losses (km²)")
+    # rows of a table: a description and its bounds, cell by cell
     assert "Share of the captured ground still held" in text
-    assert "65,000 troops to 75,000 troops" in text
-    assert "Ukrainian Troops Still Hold Territory in Russia's Kursk Region" in text
+    assert "65,000 to 75,000 troops" in text
+    assert "Ukrainian Troops Still Hold Territory in Russia\u2019s Kursk Region" in text
     assert "Source file: kursk-incursion-2025.yaml" in text  # no stray Markdown escapes
+    # parameters and build details come last
+    assert text.index("About this report") > text.index("Source file:")
 
 
 @pytest.mark.parametrize(("name", "sentences"), [
     ("kursk-km2", [
-        # 910 km² lost over 320 days = 86.56 km² a month; at least (1000 - 95) / 320 days
-        # = 86.08; a lower bound is never called "at least" the central value
-        "about <strong>86.6 km² a month</strong> (at least 86.1 km² a month (no upper bound))",
-        "About <strong>910 km²</strong> had been given up (at least 905 km² (no upper bound))",
-        # over 1,000 deaths in 3 months: at least 333.3 a month, 10.95 a day
-        "at least <strong>333 deaths a month</strong>, or at least <strong>11.0 a day</strong>",
+        # at least (1000 − 95) km² / 320 days × 30.4375 = 86.08 km² a month, rounded down
+        # to 86: a one-sided figure is worded by its side, never "about"
+        "Ukraine gave up more than 86 km² a month",
+        "known from one side only: at least 905 km²",  # 1000 − 95, exactly
+        # over 1,000 deaths in 3 months: at least 333.33 a month, rounded down
+        "on average more than 333 deaths a month",
+        "more than 8.69% of the North Korean soldiers sent had died",
     ]),
     ("kursk-mi2", [
-        # 910 km² = 351.35 mi²; a month: 351.35 / 10.513 = 33.42 mi², at least 33.24
-        "about <strong>33.4 mi² a month</strong> (at least 33.2 mi² a month (no upper bound))",
-        "still defending about <strong>34.7 mi²</strong>",
+        # 86.08 km² a month = 33.237 mi² a month, rounded down
+        "Ukraine gave up more than 33.2 mi² a month",
+        "still defending approximately 35 mi² (approximately 90 km², as printed)",
     ]),
 ])
 def test_report_sentences_state_values_and_bounds_right(built_project, name, sentences):
     root, _ = built_project
-    page = _report(root, name, "html").read_text(encoding="utf-8")
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", _report(root, name, "html")
+                                         .read_text(encoding="utf-8"))).split())
     for sentence in sentences:
-        assert sentence in page, sentence
+        assert sentence in text, sentence
 
 
 def test_mi2_report_shows_areas_in_square_miles_first(built_project):
     root, _ = built_project
     page = _report(root, "kursk-mi2", "html").read_text(encoding="utf-8")
-    territory = page[page.index("Territory"):]
-    assert territory.index("34.7 mi²") < territory.index("Deployments")
+    territory = page[page.index("Ground captured, and still held"):]
+    assert territory.index("approximately 35 mi²") < territory.index("Reinforcements")
+    assert "in square miles" not in page  # one report, one notebook: only the unit differs
+
+
+@pytest.mark.parametrize("name", ["kursk-km2", "kursk-mi2"])
+def test_the_page_opens_with_the_finding(built_project, name):
+    root, _ = built_project
+    page = _report(root, name, "html").read_text(encoding="utf-8")
+    assert page.count("<h1") == 1
+    body = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page[page.index("<h1"):])).split())
+    head = body[:900]
+    # title, the date the figures refer to, the finding with its key numbers, the source
+    assert "Figures as of 22 June 2025" in head
+    for figure in ("at most 9.5%", "14%", "more than 8.69%", "over 1,000 deaths"):
+        assert figure in head, figure
+    assert head.index("Figures as of") < head.index("at most 9.5%") < head.index("Source:")
+    # parameters and build details: last, folded away
+    about = page.index('<footer class="report-about">')
+    assert page.index("<details", about) and "source</code>" in page[about:]
+    assert "<code>source</code>" not in page[:about]
+
+
+@pytest.mark.parametrize("name", ["kursk-km2", "kursk-mi2", "source-kursk-incursion-2025"])
+def test_reader_text_has_no_code(built_project, name):
+    root, _ = built_project
+    folder = root / "reports" / name
+    page = _report(root, name, "html").read_text(encoding="utf-8")
+    page = page[:page.index('<footer class="report-about">')]  # parameters are data
+    text = " ".join(html.unescape(re.sub(r"<(style|svg)\b.*?</\1>|<[^>]+>", " ", page,
+                                         flags=re.S)).split())
+    pdf = _pdf_text(_report(root, name, "pdf"))
+    pdf = pdf[:pdf.index("About this report")]
+    ids = [f["id"] for f in json.loads((folder / "figures.json").read_text())["figures"]]
+    for body in (text, pdf):
+        leaked = [i for i in ids if "_" in i and re.search(rf"\b{i}\b", body)]
+        assert leaked == [], leaked
+        for code in ("days_between", "quantity(", "<=", "troops a month"):
+            assert code not in body, code
+
+
+@pytest.mark.parametrize("name", ["kursk-km2", "source-kursk-incursion-2025"])
+def test_tables_have_captions_and_row_headers(built_project, name):
+    root, _ = built_project
+    page = _report(root, name, "html").read_text(encoding="utf-8")
+    tables = re.findall(r"<table class=\"figures\">.*?</table>", page, flags=re.S)
+    assert tables
+    for table in tables:
+        assert "<caption>" in table
+        rows = re.findall(r"<tbody>.*?</tbody>", table, flags=re.S)[0].split("<tr>")[1:]
+        assert all(row.startswith('<th scope="row">') for row in rows)
+
+
+def test_index_links_titles_to_pages_with_a_summary(built_project):
+    root, _ = built_project
+    index = (root / "reports" / "index.html").read_text(encoding="utf-8")
+    assert index.count("<h1") == 1
+    items = re.findall(r"<li>.*?</li>", index, flags=re.S)
+    assert len(items) == 5
+    for item in items:
+        links = re.findall(r'<a href="([^"]+)">', item)
+        # the title links to the HTML page, the PDF comes next, the JSON last
+        assert links[0].endswith(".html") and links[1].endswith(".pdf"), links
+        assert links[-1].endswith("figures.json")
+        # parameters are folded away
+        assert item.index("<details") < item.index("<code>")
+    km2 = next(i for i in items if "kursk-km2/kursk-km2.html" in i)
+    summary = re.search(r'<p class="summary">(.*?)</p>', km2).group(1)
+    assert "at most 9.5%" in html.unescape(summary)
+    # the real project lists no test article
+    assert not (REPO / "data" / "sources" / "harbour-flooding-2023.yaml").exists()
 
 
 def test_markup_in_titles_and_labels_shows_as_text(built_project):
@@ -231,3 +312,75 @@ def test_committed_notebooks_have_no_outputs():
                 assert cell.outputs == [] and cell.execution_count is None, path.name
         tags = [c.metadata.get("tags", []) for c in nb.cells]
         assert sum("parameters" in t for t in tags) == 1, path.name
+
+
+def _chart_alts(root: Path, name: str) -> list[str]:
+    nb = nbformat.read(_report(root, name, "ipynb"), as_version=4)
+    return [o["metadata"]["image/svg+xml"]["alt"] for c in nb.cells if c.cell_type == "code"
+            for o in c.get("outputs", []) if "image/svg+xml" in o.get("data", {})]
+
+
+def _pdf_alts(path: Path) -> list[str]:
+    """Alt texts in the PDF's structure tree, in document order."""
+    found = []
+
+    def walk(node):
+        node = node.get_object()
+        if isinstance(node, dict):
+            if "/Alt" in node:
+                found.append(str(node["/Alt"]))
+            if node.get("/K") is not None:
+                walk(node["/K"])
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    tree = PdfReader(path).trailer["/Root"].get("/StructTreeRoot")
+    if tree is not None:
+        walk(tree)
+    return found
+
+
+@pytest.mark.parametrize("name", ["kursk-km2", "kursk-mi2", "source-kursk-incursion-2025",
+                                  "source-harbour-flooding-2023"])
+def test_pdf_keeps_each_chart_with_its_caption_and_alt_text(built_project, name):
+    from analysis.notebook.plots import _wrap
+
+    root, _ = built_project
+    pdf = _report(root, name, "pdf")
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages]
+    alts = _chart_alts(root, name)
+    assert alts
+    for k, alt in enumerate(alts, 1):
+        # "Chart of 3 ranges, <title>. <first row's label>: ..." -> the label's first line,
+        # as drawn in the chart (its text stays text in the PDF)
+        label = _wrap(alt.split(". ", 1)[1].split(":")[0]).split("\n")[0]
+        on = [i for i, text in enumerate(pages) if f"Figure {k}:" in text]
+        assert len(on) == 1, (k, on)
+        assert label in pages[on[0]], f"Figure {k}'s chart ({label!r}) is not on its page"
+    # and the PDF carries each chart's alt text for a screen reader
+    assert _pdf_alts(pdf) == alts
+
+
+def _lowest_text(page) -> float:
+    """Height above the page's foot of the lowest text on it, the footer apart."""
+    ys = []
+
+    def visit(text, cm, tm, font, size):
+        y = cm[5] + tm[5] * cm[3]
+        if text.strip() and y > 60:  # the footer line sits lower
+            ys.append(y)
+
+    page.extract_text(visitor_text=visit)
+    return min(ys) if ys else float(page.mediabox.height)
+
+
+@pytest.mark.parametrize("name", ["kursk-km2", "kursk-mi2", "source-kursk-incursion-2025"])
+def test_pdf_leaves_no_page_a_third_empty(built_project, name):
+    # every page but the last runs down to its lower third: no float or unbreakable block
+    # left a gap (charts count through their labels, which stay text)
+    root, _ = built_project
+    reader = PdfReader(_report(root, name, "pdf"))
+    for number, page in enumerate(reader.pages[:-1], 1):
+        height = float(page.mediabox.height)
+        assert _lowest_text(page) < height / 3, f"{name}.pdf page {number} ends high"

@@ -82,7 +82,7 @@ def test_seed_figures_as_written(seed_source_path):
 
 
 def test_second_source_loads(repo_root):
-    source = load_source(repo_root / "data/sources/harbour-flooding-2023.yaml")
+    source = load_source(repo_root / "tests/data/harbour-flooding-2023.yaml")
     assert any("INVENTED FOR TESTING" in n for n in source.meta.notes)
     assert source.meta.publisher is None
     assert source.figure("flooded_area").unit == "ha"

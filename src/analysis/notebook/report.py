@@ -427,8 +427,11 @@ def unit_groups(rep: Report, max_rows: int = 8) -> list[tuple[str, list[Result]]
             groups.setdefault((r.unit, r.format), []).append(r)
     out = []
     for (unit, fmt), results in groups.items():
+        nouns = {r.noun for r in results}
+        # a group of one noun says it ("deaths a month"); a mixed one, its unit
         label = ("percent" if fmt == "percent"
-                 else unit_label(unit) if unit != "dimensionless" else "ratios")
+                 else "ratios" if unit == "dimensionless"
+                 else unit_label(unit, nouns.pop() if len(nouns) == 1 else None))
         for i in range(0, len(results), max_rows):
             out.append((label, results[i:i + max_rows]))
     return out

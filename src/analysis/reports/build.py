@@ -250,7 +250,7 @@ def _entry(report, result, hashes, inputs, key, code, env, with_code) -> dict:
         "parameters": report.parameters, "formats": list(report.formats), "files": files,
         "hashes": hashes, "with_code": with_code, "key": key, "inputs": inputs, "code": code,
         "env": env, "built": pub.now(), "duration": round(result.duration, 3),
-        "status": "ok", "failure": None,
+        "status": "ok", "failure": None, "summary": result.summary,
     }
 
 

@@ -21,7 +21,6 @@ Layout::
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import json
 import os
 import secrets
@@ -164,6 +163,7 @@ def read_manifest(reports_dir: Path) -> tuple[dict, str | None]:
 
 _ENTRY_TYPES = {"files": dict, "hashes": dict, "parameters": dict, "inputs": dict,
                 "failure": dict, "key": str, "built": str, "status": str, "title": str,
+                "summary": str,
                 "duration": (int, float)}
 
 
@@ -204,18 +204,10 @@ def append_log(reports_dir: Path, event: str, report: str = "-", detail: str = "
 
 # --- index page ---------------------------------------------------------------------
 
-_CSS = """
-body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
-max-width:60rem;padding:1rem;color:#1a1a1a;background:#fff}
-h1{font-size:1.5rem}table{border-collapse:collapse;width:100%}
-th,td{text-align:left;vertical-align:top;padding:.4rem .5rem;border-bottom:1px solid #ccc}
-th{background:#f2f2f2}code{font-size:.9em}
-.ok{color:#1b5e20}.changed{color:#8a4b00}.failed{color:#b71c1c;font-weight:bold}.never{color:#555}
-dl{margin:0;display:grid;grid-template-columns:auto 1fr;gap:0 .5rem}dt{font-weight:600}dd{margin:0}
-@media (max-width:40rem){table,tbody,tr,td{display:block}thead{display:none}
-tr{border-bottom:2px solid #999;padding:.5rem 0}td{border:0;padding:.1rem 0}}
-@media print{a{color:inherit;text-decoration:none}}
-"""
+INDEX_TEMPLATE = Path(__file__).parent / "templates" / "index" / "index.html.j2"
+# what a reader calls each file, in the order the index lists them (the HTML page is the
+# title's link)
+_LINKS = (("pdf", "PDF"), ("ipynb", "Notebook"), ("figures", "Figures (JSON)"))
 
 
 def _readable_time(iso: str) -> str:
@@ -227,66 +219,55 @@ def _readable_time(iso: str) -> str:
     return t.strftime("%-d %b %Y, %H:%M UTC")
 
 
+def _href(name: str, fname: str) -> str:
+    from urllib.parse import quote
+
+    return "/".join(quote(p) for p in (name, fname))
+
+
+def _index_row(name: str, entry: dict) -> dict:
+    files = entry.get("files") or {}
+    built = entry.get("built") or ""
+    duration = entry.get("duration")
+    failure = entry.get("failure") or {}
+    changed = entry.get("changed")
+    moved = ""
+    if isinstance(changed, dict) and isinstance(changed.get("figures"), int):
+        # figures that moved in the last build (reports.history); `analysis diff` says how
+        moved = f"{changed['figures']} figure(s) changed in the last build"
+        if changed.get("findings"):
+            moved += f", {int(changed['findings'])} finding(s)"
+    return {
+        "name": name,
+        "title": entry.get("title") or name,
+        "html": _href(name, files["html"]) if files.get("html") else None,
+        "links": [{"href": _href(name, files[fmt]), "label": label}
+                  for fmt, label in _LINKS if files.get(fmt)],
+        "summary": entry.get("summary") or "",
+        "parameters": [(str(k), json.dumps(v, ensure_ascii=False))
+                       for k, v in sorted((entry.get("parameters") or {}).items())],
+        "built": (_readable_time(built) + (f", in {duration:.1f} s"
+                                           if isinstance(duration, int | float) else ""))
+        if built else "",
+        "failed": entry.get("status") == "failed",
+        "error": failure.get("error", ""),
+        "failed_notebook": failure.get("failed_notebook"),
+        "changed": moved,
+    }
+
+
 def index_html(manifest: dict, generated: str) -> str:
-    """A self-contained page listing every report in the manifest. All text is escaped."""
-    e = html.escape
-    rows = []
-    for name in sorted(manifest.get("reports", {})):
-        entry = manifest["reports"][name]
-        files = entry.get("files") or {}
-        links = []
-        for fmt, fname in sorted(files.items()):
-            href = "/".join(e(p, quote=True) for p in (name, fname))
-            links.append(f'<a href="{href}">{e(fmt)}</a>')
-        params = entry.get("parameters") or {}
-        plist = "".join(
-            f"<dt>{e(str(k))}</dt><dd><code>{e(json.dumps(v, ensure_ascii=False))}</code></dd>"
-            for k, v in sorted(params.items())
-        )
-        status = entry.get("status", "never built")
-        cls = {"ok": "ok", "failed": "failed"}.get(status, "never")
-        status_text = "built" if status == "ok" else status
-        failure = entry.get("failure") or {}
-        if status == "failed":
-            status_text += f": {failure.get('error', '')}"
-            if failure.get("failed_notebook"):
-                href = e(failure["failed_notebook"], quote=True)
-                status_text = e(status_text) + f' (<a href="{href}">failed notebook</a>)'
-            else:
-                status_text = e(status_text)
-            if entry.get("built"):
-                status_text += "; last good build below"
-        else:
-            status_text = e(status_text)
-        changed = entry.get("changed")
-        if isinstance(changed, dict) and isinstance(changed.get("figures"), int):
-            # figures that moved in the last build (reports.history); `analysis diff` says how
-            status_text += (f'<br><strong class="changed">{changed["figures"]} figure(s) '
-                            "changed in the last build")
-            if changed.get("findings"):
-                status_text += f", {int(changed['findings'])} finding(s)"
-            status_text += "</strong>"
-        built = entry.get("built") or ""
-        duration = entry.get("duration")
-        when = e(_readable_time(built)) + (
-            f" ({duration:.1f} s)" if isinstance(duration, int | float) else "")
-        rows.append(
-            f"<tr><td><strong>{e(entry.get('title') or name)}</strong><br>"
-            f"<code>{e(name)}</code></td>"
-            f"<td><dl>{plist}</dl></td><td>{' · '.join(links) or '—'}</td>"
-            f"<td>{when or '—'}</td><td class=\"{cls}\">{status_text}</td></tr>"
-        )
-    body = "\n".join(rows) or '<tr><td colspan="5">No reports built yet.</td></tr>'
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>Reports</title><style>{_CSS}</style></head><body>"
-        f"<h1>Reports</h1><p>Generated {e(_readable_time(generated))} by "
-        "<code>analysis build</code>.</p>"
-        "<table><thead><tr><th>Report</th><th>Parameters</th><th>Formats</th>"
-        f"<th>Built</th><th>Status</th></tr></thead><tbody>\n{body}\n</tbody></table>"
-        "</body></html>\n"
-    )
+    """The page that lists every report: a Jinja2 template with autoescape on, so every
+    manifest value is escaped."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(INDEX_TEMPLATE.parent), autoescape=True,
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    reports = [_index_row(name, manifest["reports"][name])
+               for name in sorted(manifest.get("reports", {}))]
+    return env.get_template(INDEX_TEMPLATE.name).render(
+        reports=reports, generated=_readable_time(generated))
 
 
 def write_index(reports_dir: Path, manifest: dict) -> None:

@@ -16,6 +16,8 @@ Notebook conventions (the project's notebooks follow them):
   to which the notebook writes, as JSON, the list of figures it used (the
   `analysis figures --json` contract; `{"figures": [...]}` is accepted too, with an
   optional `"source": {"title", "publisher", "url"}` that titles the report).
+  An optional `"summary"` (a string: the report's first finding, in one line) is shown
+  under the report's title in the index.
   The build sets it and publishes `figures.json` =
   `{"report": name, "parameters": {...}, "figures": [...]}`;
 - a parameter `title`, if given, titles the report (else the source file's article
@@ -41,6 +43,7 @@ from analysis.reports.reportlist import skip_slow_imports
 KERNEL = "python3"
 FIGURES_PARAMETER = "figures_out"
 FIGURES_FILE = "figures.json"  # written by the notebook, in the task's temp root
+MAX_SUMMARY = 400  # characters of a report's one-line summary kept for the index
 DEFAULT_TIMEOUT = 600.0  # seconds per cell; a cell that runs 10 minutes is stuck
 # Our papermill engine (analysis.reports.engine), found by papermill through its
 # `papermill.engine` entry point. Never import that module before papermill: papermill
@@ -78,6 +81,7 @@ class TaskResult:
     error: str = ""
     failed_notebook: bytes | None = None
     title: str = ""
+    summary: str = ""  # the report's first finding, one line, for the index
 
 
 def _first_line(source: str) -> str:
@@ -177,7 +181,7 @@ def _run_in(root: Path, task: Task, emit) -> TaskResult:
         return TaskResult(task.name, task.key, False, error=f"report '{task.name}' failed: {error}",
                           failed_notebook=failed, title=title)
 
-    figures, source = [], None
+    figures, source, summary = [], None, ""
     fig_path = root / FIGURES_FILE
     if task.figures_out and fig_path.exists():
         try:
@@ -189,6 +193,8 @@ def _run_in(root: Path, task: Task, emit) -> TaskResult:
         if isinstance(data, dict) and isinstance(data.get("source"), dict):
             source = {k: data["source"].get(k) for k in ("title", "publisher", "url")}
             title = _title(task, source)
+        if isinstance(data, dict) and isinstance(data.get("summary"), str):
+            summary = " ".join(data["summary"].split())[:MAX_SUMMARY]
     nb.metadata["analysis"] = {
         "title": title,
         "source": source,
@@ -215,7 +221,8 @@ def _run_in(root: Path, task: Task, emit) -> TaskResult:
         {"report": task.name, "parameters": task.parameters, "figures": figures},
         indent=2, sort_keys=True, ensure_ascii=False, default=str,
     ) + "\n").encode("utf-8")
-    return TaskResult(task.name, task.key, True, artifacts=artifacts, title=title)
+    return TaskResult(task.name, task.key, True, artifacts=artifacts, title=title,
+                      summary=summary)
 
 
 def _tail(path: Path, lines: int = 3) -> str:
