@@ -383,11 +383,11 @@ def table_html(frame: pd.DataFrame) -> str:
     # each cell repeats its column's name, shown only where a phone stacks the row
     names = [f'<span class="cell-label">{e(str(c))}</span>' for c in frame.columns[1:]]
     for row in frame.itertuples(index=False):
-        first, *rest = (e(str(v)) for v in row)
+        first, *rest = (e(_quote_marks(str(v))) for v in row)
         body.append(f'<tr><th scope="row">{first}</th>'
                     + "".join(f"<td>{n}{v}</td>" for n, v in zip(names, rest, strict=True))
                     + "</tr>")
-    cap = f"<caption>{e(caption)}</caption>" if caption else ""
+    cap = f"<caption>{e(_quote_marks(caption))}</caption>" if caption else ""
     return (f'<table class="figures">{cap}<thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table>')
 

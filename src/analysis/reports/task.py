@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -248,5 +249,7 @@ def _title(task: Task, source: dict | None = None) -> str:
     if task.parameters.get("title"):
         return str(task.parameters["title"])
     if source and source.get("title"):
-        return f"Figures from \u201c{source['title']}\u201d"
+        # typographic apostrophes: Russia's -> Russia’s
+        title = re.sub(r"(?<=\w)'(?=\w)", "\u2019", str(source["title"]))
+        return f"Figures from \u201c{title}\u201d"
     return task.name
