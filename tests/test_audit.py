@@ -123,8 +123,8 @@ def test_an_open_qualifier_does_not_excuse_a_wrong_conversion():
     assert f.verdict == INCONSISTENT
     assert f.message == ("The article prints more than 2,000 km² as 1,250 mi²; 2,000 km² is "
                          "772.2 mi², so 1,250 is 62% too high. Rounding cannot explain it: a "
-                         "number written 2,000 covers 1,500 to 2,500 km², which is 579.2 to "
-                         "965.3 mi².")
+                         "number written 2,000 covers 1,500 to 2,500 km², which is 579.1 to "
+                         "965.3 mi².")  # 579.15 and 965.25 mi², rounded outward
     # the same for "up to" and "at least", and under the exact policy
     for q in ("up to", "at least"):
         [f] = audit_conversions(evaluate(parse_source(area(2000, q, 1250), "t.yaml")))
@@ -237,8 +237,8 @@ def test_second_source_has_exactly_its_planted_error(repo_root):
     assert "7.143 mi²" in bad[0].computed
     assert bad[0].message == ("The article prints roughly 1,850 ha as 11 mi²; 1,850 ha is 7.1 "
                               "mi², so 11 is 54% too high. Rounding cannot explain it: a number "
-                              "written 1,850 covers 1,845 to 1,855 ha, which is 7.124 to 7.162 "
-                              "mi².")
+                              "written 1,850 covers 1,845 to 1,855 ha, which is 7.123 to 7.163 "
+                              "mi².")  # 7.1237 and 7.1623 mi², rounded outward
     found = by_id(findings)
     # 640 ha = 6.4 km² = 2.4711 mi², within 2.5 ± 0.05
     assert found["farmland_flooded"].verdict == CONSISTENT
