@@ -375,7 +375,7 @@ def _project(tmp_path, template="source-{stem}", files=("my article.yaml",)):
     repo = Path(__file__).resolve().parents[1]
     shutil.copy(repo / "notebooks" / "source_report.ipynb", root / "notebooks")
     for name in files:
-        shutil.copy(repo / "data" / "sources" / "harbour-flooding-2023.yaml",
+        shutil.copy(repo / "tests" / "data" / "harbour-flooding-2023.yaml",
                     root / "data" / "sources" / name)
     (root / "reports.yaml").write_text(f"""\
 generate:

@@ -285,6 +285,7 @@ def test_chart_scales_to_its_column_and_alt_text_reads_every_value(km2):
     root = re.search(r"<svg\b[^>]*>", svg).group(0)
     assert "viewBox" in root and " width=" not in root and " height=" not in root
     assert "Captured" in svg  # svg.fonttype none keeps text as text
+    assert "Arial, sans-serif" in svg  # a browser without DejaVu Sans falls back
     assert alt == ("Chart of 2 ranges, Ground. Captured: over 1,000 km², no upper bound "
                    "stated; Held: approximately 90 km², 85 to 95 km².")
     caption = plots.caption_for(rows, "Ground captured and held")

@@ -164,6 +164,9 @@ def _wrap(text: str, width: int = 34) -> str:
 
 
 _SIZE = re.compile(r'(<svg\b[^>]*?)\s(?:width|height)="[^"]*"')
+# matplotlib measures text with DejaVu Sans (it ships with it); a reader's browser may not
+# have it, so the SVG names look-alikes, then any sans-serif
+FONT_STACK = "'DejaVu Sans', Verdana, 'Bitstream Vera Sans', Arial, sans-serif"
 
 
 def svg(fig) -> str:
@@ -176,7 +179,7 @@ def svg(fig) -> str:
     text = buf.getvalue()
     for _ in range(2):
         text = _SIZE.sub(r"\1", text, count=1)
-    return text
+    return text.replace("font-family: 'DejaVu Sans'", f"font-family: {FONT_STACK}")
 
 
 def show(fig, alt: str, caption: str | None = None) -> None:

@@ -17,7 +17,14 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.figures.claims import Claim, Conflict, Reversal, Timeline, load_story, select
-from analysis.notebook.present import bounds_text, number, text_table, unit_label, value_text
+from analysis.notebook.present import (
+    bounds_text,
+    number,
+    shape,
+    text_table,
+    unit_label,
+    value_text,
+)
 
 TREND_WORDS = {"falls": "expected only to fall", "rises": "expected only to rise"}
 
@@ -119,12 +126,9 @@ def at(c: Claim) -> str:
 def value_or_bound(c: Claim) -> str:
     """A one-sided figure by its known side ('at least 600 km²'); else the value and bounds."""
     r = c.result
-    b = bounds_text(r)
-    if b.startswith(("at least", "at most")):
-        return b.replace(" (no upper bound)", "")
-    if b == "exact":
+    if shape(r) in ("lower", "upper", "exact"):  # value_text words the known side itself
         return value_text(r)
-    return f"{value_text(r)} ({b.replace(' to ', '–')})"
+    return f"{value_text(r)} ({bounds_text(r).replace(' to ', '–')})"
 
 
 def rows(t: Timeline) -> list[dict]:
