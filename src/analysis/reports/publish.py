@@ -207,7 +207,8 @@ def append_log(reports_dir: Path, event: str, report: str = "-", detail: str = "
 INDEX_TEMPLATE = Path(__file__).parent / "templates" / "index" / "index.html.j2"
 # what a reader calls each file, in the order the index lists them (the HTML page is the
 # title's link)
-_LINKS = (("pdf", "PDF"), ("ipynb", "Notebook"), ("figures", "Figures (JSON)"))
+_LINKS = (("pdf", "PDF"), ("ipynb", "Notebook"), ("changes", "What changed"),
+          ("figures", "Figures (JSON)"))
 
 
 def _readable_time(iso: str) -> str:
