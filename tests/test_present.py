@@ -363,7 +363,7 @@ def test_width_notes_list_derived_figures_of_several_inputs_escaped(tmp_path):
 
 
 def test_audit_summary_says_how_far_off_a_wrong_conversion_is(repo_root):
-    rep = Report.load(repo_root / "data" / "sources" / "harbour-flooding-2023.yaml")
+    rep = Report.load(repo_root / "tests" / "data" / "harbour-flooding-2023.yaml")
     # 1,850 ha = 7.143 mi², printed "about 11": 54% too high (tests/test_audit.py)
     summary = rep.audit_summary()
     assert summary.startswith("**9 of 10 checks are consistent.** Inconsistent: Land under "
