@@ -118,8 +118,9 @@ class Recorder(Reporter):
 @pytest.fixture
 def stable_code(monkeypatch):
     """Other engineers edit src/analysis while tests run; pin the package hash."""
-    monkeypatch.setattr(build_mod, "code_hash", lambda: "pinned-for-tests")
     monkeypatch.setattr(cache_mod, "code_hash", lambda: "pinned-for-tests")
+    monkeypatch.setattr(cache_mod, "template_hashes",
+                        lambda: {"html": "pinned-html", "pdf": "pinned-pdf"})
 
 
 def run(root, *names, **kw):
@@ -351,29 +352,42 @@ def test_key_covers_parameters_code_versions_and_with_code(tmp_path):
     root = make_project(tmp_path)
     report = build_mod.plan(root, ["main"])[0]
     inputs, _ = cache_mod.input_hashes(report, root)
-    env = cache_mod.environment()
-    key = cache_key(report, inputs, "code", env, False)
-    assert set(env) == {"python", "analysis", "papermill", "nbconvert", "nbclient"}
+    fp = cache_mod.Fingerprint("code", {"html": "h", "pdf": "p"}, cache_mod.environment())
+    key = cache_key(report, inputs, fp, False)
+    assert set(fp.env) == {"python", "analysis", *cache_mod.TOOLS}
+    # Versions the issue names, each of which can change an output.
+    assert {"pint", "matplotlib", "pyyaml", "pandas", "pypandoc", "pandoc", "typst",
+            "nbconvert", "nbclient", "papermill", "bleach", "ipykernel"} <= set(fp.env)
+    assert fp.env["pandoc"] and fp.env["typst"]  # both are installed with the project
     variants = [
-        cache_key(build_mod.with_overrides([report], {"scale": 5})[0], inputs, "code", env,
+        cache_key(build_mod.with_overrides([report], {"scale": 5})[0], inputs, fp, False),
+        cache_key(report, inputs, cache_mod.Fingerprint("other code", fp.templates, fp.env),
                   False),
-        cache_key(report, inputs, "other code", env, False),
-        cache_key(report, inputs, "code", {**env, "papermill": "0.0"}, False),
-        cache_key(report, inputs, "code", env, True),
-        cache_key(report, {**inputs, "data/sources/a.yaml": "0" * 64}, "code", env, False),
+        cache_key(report, inputs, cache_mod.Fingerprint(
+            "code", fp.templates, {**fp.env, "papermill": "0.0"}), False),
+        cache_key(report, inputs, fp, True),
+        cache_key(report, {**inputs, "data/sources/a.yaml": "0" * 64}, fp, False),
     ]
     assert len({key, *variants}) == 6
 
 
-def test_code_hash_changes_when_a_package_file_changes(tmp_path, monkeypatch):
+def test_code_and_template_hashes_change_when_a_package_file_changes(tmp_path, monkeypatch):
     pkg = tmp_path / "analysis"
-    (pkg / "reports" / "templates").mkdir(parents=True)
+    for folder in ("report_html", "typst"):
+        (pkg / "reports" / "templates" / folder).mkdir(parents=True)
+        (pkg / "reports" / "templates" / folder / "t.css").write_text("a{}\n")
     (pkg / "reports" / "cache.py").write_text("x = 1\n")
-    (pkg / "reports" / "templates" / "t.css").write_text("a{}\n")
     monkeypatch.setattr(cache_mod, "__file__", str(pkg / "reports" / "cache.py"))
-    first = cache_mod.code_hash()
-    (pkg / "reports" / "templates" / "t.css").write_text("a{color:red}\n")
-    assert cache_mod.code_hash() != first
+    code, templates, whole = (cache_mod.code_hash(), cache_mod.template_hashes(),
+                              cache_mod.package_hash())
+    (pkg / "reports" / "templates" / "typst" / "t.css").write_text("a{color:red}\n")
+    # A template is not code: it changes its own format's hash, and the whole package's.
+    assert cache_mod.code_hash() == code
+    assert cache_mod.template_hashes() == {**templates, "pdf": cache_mod.template_hashes()["pdf"]}
+    assert cache_mod.template_hashes()["pdf"] != templates["pdf"]
+    assert cache_mod.package_hash() != whole
+    (pkg / "reports" / "cache.py").write_text("x = 2\n")
+    assert cache_mod.code_hash() != code
 
 
 # --- outputs ------------------------------------------------------------------------

@@ -259,9 +259,13 @@ def build_command(names, formats, params, with_code, force, jobs, scheduler, tim
 @cli.command("status")
 @click.option("--reports-dir", type=click.Path(file_okay=False), default=None,
               help="Where reports go (default: reports/ in the project).")
+@click.option("--with-code", is_flag=True,
+              help="Compare with `analysis build --with-code` (the analyst's version).")
 @user_errors
-def status_command(reports_dir):
+def status_command(reports_dir, with_code):
     """Show each report: up to date, stale (and why), failed (and where), never built.
+
+    A report is up to date exactly when `analysis build` would skip it.
 
     Example:
 
@@ -269,7 +273,7 @@ def status_command(reports_dir):
     """
     from analysis.reports.build import find_root, status
 
-    for s in status(find_root(), reports_dir):
+    for s in status(find_root(), reports_dir, with_code=with_code):
         when = f"  built {s.built} in {s.duration:.1f} s" if s.built and s.duration else ""
         click.echo(f"{s.name:<28} {s.state}{when}")
         if s.detail:

@@ -19,14 +19,7 @@ from analysis.errors import LockTimeout, ProjectError, UsageError
 from analysis.files import project_root
 from analysis.reports import history
 from analysis.reports import publish as pub
-from analysis.reports.cache import (
-    cache_key,
-    code_hash,
-    environment,
-    freshness,
-    input_hashes,
-    why_stale,
-)
+from analysis.reports.cache import Fingerprint, assess, package_hash
 from analysis.reports.progress import Reporter, Summary
 from analysis.reports.reportlist import (
     REPORT_LIST,
@@ -130,15 +123,16 @@ def _build_locked(root, reports_dir, selected, declared_figs, summary, reporter,
         reporter.note(problem)
         log("manifest", "-", problem)
     pub.write_readme(reports_dir)
-    code, env = code_hash(), environment()
+    fp = Fingerprint.of(reports_dir / ".cache")
+    package = package_hash() if scheduler else ""
 
     tasks, plans = [], {}
     for report in selected:
-        inputs, files = input_hashes(report, root)
-        key = cache_key(report, inputs, code, env, with_code)
-        plans[report.name] = (report, inputs, key)
         entry = manifest["reports"].get(report.name) or {}
-        if not force and freshness(entry, key, report.formats, reports_dir, report.name) is None:
+        found = assess(report, root, entry, fp, with_code, reports_dir)
+        inputs, files, key = found.inputs, found.files, found.key
+        plans[report.name] = (report, inputs, key)
+        if not force and found.stale is None:
             summary.skipped.append(report.name)
             if entry.get("status") != "ok":  # inputs went back to the last good build
                 entry["status"], entry["failure"] = "ok", None
@@ -146,7 +140,7 @@ def _build_locked(root, reports_dir, selected, declared_figs, summary, reporter,
             continue
         tasks.append(Task(name=report.name, notebook=report.notebook,
                           parameters=report.parameters, formats=report.formats, files=files,
-                          key=key, code=code, with_code=with_code, timeout=timeout,
+                          key=key, code=package, with_code=with_code, timeout=timeout,
                           figures_out=declared_figs[report.name]))
     log("start", "-", f"{len(selected)} report(s), {len(tasks)} to build, "
         f"{len(summary.skipped)} up to date" + (f", on {scheduler}" if scheduler else ""))
@@ -180,7 +174,7 @@ def _build_locked(root, reports_dir, selected, declared_figs, summary, reporter,
                 hashes = pub.publish_report(reports_dir, report.name, result.artifacts)
                 kept[report.name] = result.artifacts.get(FIGURES_FILE, b"")
                 pub.drop_failed(reports_dir, report.name)
-                entry = _entry(report, result, hashes, inputs, key, code, env, with_code)
+                entry = _entry(report, result, hashes, inputs, key, fp, with_code)
                 summary.built.append(report.name)
                 reporter.finished(report.name, result.duration)
                 log("built", report.name, f"{result.duration:.2f} s")
@@ -240,7 +234,7 @@ def _record_history(reports_dir, manifest, kept, summary, reporter, log) -> None
     pub.write_manifest(reports_dir, manifest)
 
 
-def _entry(report, result, hashes, inputs, key, code, env, with_code) -> dict:
+def _entry(report, result, hashes, inputs, key, fp, with_code) -> dict:
     files = {fmt: f"{report.name}.{fmt}" for fmt in report.formats}
     files["figures"] = FIGURES_FILE
     if history.NOTE_FILE in hashes:
@@ -248,8 +242,10 @@ def _entry(report, result, hashes, inputs, key, code, env, with_code) -> dict:
     return {
         "name": report.name, "title": result.title, "notebook": report.notebook,
         "parameters": report.parameters, "formats": list(report.formats), "files": files,
-        "hashes": hashes, "with_code": with_code, "key": key, "inputs": inputs, "code": code,
-        "env": env, "built": pub.now(), "duration": round(result.duration, 3),
+        "hashes": hashes, "with_code": with_code, "key": key, "inputs": inputs, "code": fp.code,
+        "templates": fp.templates_for(report.formats), "env": fp.env_for(report.formats),
+        "render": fp.render_keys(report.formats),
+        "built": pub.now(), "duration": round(result.duration, 3),
         "status": "ok", "failure": None, "summary": result.summary,
     }
 
@@ -266,12 +262,17 @@ class ReportStatus:
     duration: float | None = None
 
 
-def status(root: Path | str = ".", reports_dir: Path | str | None = None) -> list[ReportStatus]:
-    """Each report of the list against the manifest: up to date, stale (why), failed, never."""
+def status(root: Path | str = ".", reports_dir: Path | str | None = None, *,
+           with_code: bool = False) -> list[ReportStatus]:
+    """Each report of the list against the manifest: up to date, stale (why), failed, never.
+
+    "Up to date" means exactly that `analysis build` (with the same `with_code`) would
+    skip the report: both ask `cache.assess` with the same key and the same inputs.
+    """
     root = Path(root).resolve()
     reports_dir = Path(reports_dir).resolve() if reports_dir else root / "reports"
     manifest, problem = pub.read_manifest(reports_dir)
-    code, env = code_hash(), environment()
+    fp = Fingerprint.of(reports_dir / ".cache")
     out = []
     cache_file = reports_dir / ".cache" / "parameters.json"
     for report in load_report_list(root):
@@ -282,30 +283,28 @@ def status(root: Path | str = ".", reports_dir: Path | str | None = None) -> lis
             pass  # `build` will say what is wrong with the notebook
         entry = manifest["reports"].get(report.name) or {}
         built, duration = entry.get("built"), entry.get("duration")
+        try:
+            found = assess(report, root, entry, fp, with_code, reports_dir)
+        except OSError as exc:
+            state = "stale" if entry.get("key") else "never built"
+            out.append(ReportStatus(report.name, state, f"cannot read an input: {exc}",
+                                    built, duration))
+            continue
+        if found.stale is None:  # build skips it (and clears an old failure)
+            out.append(ReportStatus(report.name, "up to date", "", built, duration))
+            continue
         failure = entry.get("failure") or {}
         if entry.get("status") == "failed":
             where = failure.get("failed_notebook")
             detail = failure.get("error", "")
             if where:
                 detail += f"; failed notebook: {reports_dir / where}"
+            if failure.get("key") not in (None, found.key):
+                detail += "; its inputs changed since, so the next build retries it"
             out.append(ReportStatus(report.name, "failed", detail, built, duration))
             continue
         if not entry.get("key"):
-            detail = problem or ""
-            out.append(ReportStatus(report.name, "never built", detail))
+            out.append(ReportStatus(report.name, "never built", problem or ""))
             continue
-        try:
-            inputs, _ = input_hashes(report, root)
-        except OSError as exc:
-            out.append(ReportStatus(report.name, "stale", f"cannot read an input: {exc}",
-                                    built, duration))
-            continue
-        key = cache_key(report, inputs, code, env, entry.get("with_code", False))
-        why = freshness(entry, key, report.formats, reports_dir, report.name)
-        if why is None:
-            out.append(ReportStatus(report.name, "up to date", "", built, duration))
-            continue
-        reasons = why_stale(entry, report, inputs, code, env) if key != entry["key"] else [why]
-        out.append(ReportStatus(report.name, "stale", "; ".join(reasons) or why,
-                                built, duration))
+        out.append(ReportStatus(report.name, "stale", found.stale, built, duration))
     return out

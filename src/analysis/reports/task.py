@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.files import PROJECT_FILE
-from analysis.reports.cache import code_hash
+from analysis.reports.cache import package_hash
 from analysis.reports.publish import now
 from analysis.reports.reportlist import skip_slow_imports
 
@@ -65,7 +65,7 @@ class Task:
     formats: tuple[str, ...]
     files: dict[str, bytes]
     key: str
-    code: str
+    code: str  # cache.package_hash() of the planning machine, for verify_code
     with_code: bool = False
     timeout: float | None = DEFAULT_TIMEOUT
     figures_out: bool = True
@@ -109,7 +109,7 @@ def run_task(task: Task, progress=None) -> TaskResult:
     started = time.monotonic()
     emit = _progress_emitter(progress)
     try:
-        if task.verify_code and code_hash() != task.code:
+        if task.verify_code and package_hash() != task.code:
             return TaskResult(task.name, task.key, False, error=(
                 f"report '{task.name}': the analysis package on this worker "
                 f"({platform.node()}) differs from the one that planned the build; "
