@@ -166,6 +166,9 @@ def _build_locked(root, reports_dir, selected, declared_figs, summary, reporter,
         for result in results:
             report, inputs, key = plans[result.name]
             entry = manifest["reports"].get(report.name) or {}
+            for note in result.notes:
+                reporter.note(f"{report.name}: {note}")
+                log("retry", report.name, note)
             if result.ok:
                 note = history.report_note(reports_dir, report.name,
                                            result.artifacts.get(FIGURES_FILE, b""))

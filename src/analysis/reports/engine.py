@@ -8,15 +8,41 @@ module is loading; import papermill, never this module, to get the engine.
 
 from __future__ import annotations
 
+from nbclient.util import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine
 from papermill.utils import merge_kwargs, remove_args
 
+from analysis.reports.warm import KernelStartError, WarmStateError
+
+
+class _Client(PapermillNotebookClient):
+    """Tells a kernel that did not start (worth one retry) from a notebook's fault."""
+
+    async def async_start_new_kernel(self, **kwargs):
+        try:
+            return await super().async_start_new_kernel(**kwargs)
+        except (KernelStartError, WarmStateError):
+            raise
+        except Exception as exc:
+            raise KernelStartError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def async_start_new_kernel_client(self):
+        try:
+            return await super().async_start_new_kernel_client()
+        except Exception as exc:
+            raise KernelStartError(f"{type(exc).__name__}: {exc}") from exc
+
+    # nbclient binds the sync names to its own coroutines: rebind them to these.
+    start_new_kernel = run_sync(async_start_new_kernel)
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
 
 class ProgressEngine(NBClientEngine):
     """NBClientEngine.execute_managed_notebook, plus a per-cell callback (for progress and
-    errors) and the kernel's stderr sent to a file (its chatter would fill cron mail; a
-    crash message in it goes into the error)."""
+    errors), the kernel's stderr sent to a file (its chatter would fill cron mail; a
+    crash message in it goes into the error), and a kernel that fails to start raised as
+    `warm.KernelStartError`, so the task can retry it and never a cell."""
 
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, on_cell=None,
@@ -33,7 +59,7 @@ class ProgressEngine(NBClientEngine):
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
         final = merge_kwargs(kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
                              kernel_name=kernel_name, log_output=log_output)
-        client = PapermillNotebookClient(nb_man, **final)
+        client = _Client(nb_man, **final)
         if kernel_stderr is None:
             return client.execute()
         return client.execute(stderr=kernel_stderr)

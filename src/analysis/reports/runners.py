@@ -16,7 +16,12 @@ SCHEDULER_CONNECT_TIMEOUT = 30  # seconds to reach a Dask scheduler before givin
 
 
 def _warm_worker() -> None:
-    """Pool initializer: pay the imports once per worker, all workers at once."""
+    """Pool initializer: pay the imports once per worker, all workers at once: the
+    worker's own (papermill, the renderers) while its kernel template imports the
+    report stack (reports.warm)."""
+    from analysis.reports import warm
+
+    warm.start()
     skip_slow_imports()
     import nbformat  # noqa: F401
     import papermill  # noqa: F401

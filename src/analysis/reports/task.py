@@ -70,6 +70,7 @@ class Task:
     timeout: float | None = DEFAULT_TIMEOUT
     figures_out: bool = True
     verify_code: bool = False  # on a cluster, check the worker runs the same package
+    warm: bool = True  # fork the kernel from the worker's template (reports.warm)
 
 
 @dataclass
@@ -83,6 +84,7 @@ class TaskResult:
     failed_notebook: bytes | None = None
     title: str = ""
     summary: str = ""  # the report's first finding, one line, for the index
+    notes: list[str] = field(default_factory=list)  # e.g. a kernel start retried
 
 
 def _first_line(source: str) -> str:
@@ -154,33 +156,49 @@ def _run_in(root: Path, task: Task, emit) -> TaskResult:
     title = _title(task)
     error = None
     nb = None
+    notes: list[str] = []
     stderr_path = root / ".kernel-stderr.txt"
-    try:
-        with open(stderr_path, "wb") as kernel_stderr:
-            nb = papermill.execute_notebook(
-                str(root / task.notebook), str(executed),
-                parameters=params, kernel_name=KERNEL, progress_bar=False, log_output=False,
-                execution_timeout=task.timeout or None, engine_name=ENGINE,
-                on_cell=on_cell, kernel_stderr=kernel_stderr,
-                resources={"metadata": {"path": str(root)}}, shutdown_kernel="immediate",
-            )
-    except PapermillExecutionError as exc:
-        error = (f"cell {exc.cell_index} (In [{exc.exec_count}]) "
-                 f"`{_first_line(exc.source)}` raised {exc.ename}: {exc.evalue}")
-    except CellTimeoutError:
-        error = (f"cell {current['index']} `{_first_line(current['source'])}` ran longer "
-                 f"than the timeout ({task.timeout:g} s per cell) and was stopped")
-    except DeadKernelError:
-        error = (f"the kernel died in cell {current['index']} "
-                 f"`{_first_line(current['source'])}`{_tail(stderr_path)}")
-    except Exception as exc:  # kernel would not start, bad notebook, ...
-        where = "" if current["index"] is None else (
-            f" in cell {current['index']} `{_first_line(current['source'])}`")
-        error = f"{type(exc).__name__}{where}: {exc}".strip()
+    from analysis.reports import warm
+
+    engine_kwargs = {}
+    if task.warm:
+        engine_kwargs["kernel_manager_class"] = warm.kernel_manager_class()
+    for attempt in (1, 2):
+        try:
+            with open(stderr_path, "wb") as kernel_stderr:
+                nb = papermill.execute_notebook(
+                    str(root / task.notebook), str(executed),
+                    parameters=params, kernel_name=KERNEL, progress_bar=False,
+                    log_output=False, execution_timeout=task.timeout or None,
+                    engine_name=ENGINE, on_cell=on_cell, kernel_stderr=kernel_stderr,
+                    resources={"metadata": {"path": str(root)}}, shutdown_kernel="immediate",
+                    **engine_kwargs,
+                )
+        except warm.WarmStateError as exc:  # the template cannot import: no retry helps
+            error = str(exc)
+        except warm.KernelStartError as exc:
+            if attempt == 1 and (not task.warm or warm.server().restart_if_dead()):
+                notes.append(f"the kernel failed to start ({exc}); retried once")
+                continue  # a kernel start is retried once; a cell's error never is
+            error = f"the kernel failed to start twice ({exc})"
+        except PapermillExecutionError as exc:
+            error = (f"cell {exc.cell_index} (In [{exc.exec_count}]) "
+                     f"`{_first_line(exc.source)}` raised {exc.ename}: {exc.evalue}")
+        except CellTimeoutError:
+            error = (f"cell {current['index']} `{_first_line(current['source'])}` ran longer "
+                     f"than the timeout ({task.timeout:g} s per cell) and was stopped")
+        except DeadKernelError:
+            error = (f"the kernel died in cell {current['index']} "
+                     f"`{_first_line(current['source'])}`{_tail(stderr_path)}")
+        except Exception as exc:  # bad notebook, ...
+            where = "" if current["index"] is None else (
+                f" in cell {current['index']} `{_first_line(current['source'])}`")
+            error = f"{type(exc).__name__}{where}: {exc}".strip()
+        break
     if error is not None:
         failed = executed.read_bytes() if executed.exists() else None
         return TaskResult(task.name, task.key, False, error=f"report '{task.name}' failed: {error}",
-                          failed_notebook=failed, title=title)
+                          failed_notebook=failed, title=title, notes=notes)
 
     figures, source, summary = [], None, ""
     fig_path = root / FIGURES_FILE
@@ -223,7 +241,7 @@ def _run_in(root: Path, task: Task, emit) -> TaskResult:
         indent=2, sort_keys=True, ensure_ascii=False, default=str,
     ) + "\n").encode("utf-8")
     return TaskResult(task.name, task.key, True, artifacts=artifacts, title=title,
-                      summary=summary)
+                      summary=summary, notes=notes)
 
 
 def _tail(path: Path, lines: int = 3) -> str:

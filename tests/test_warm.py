@@ -1,0 +1,192 @@
+"""Warm kernels (reports.warm): each report in a fresh process forked from one template.
+
+The isolation notebook first checks that nothing is left from whatever ran before it
+on the same worker, then leaves everything it can behind: a global, a builtin, a
+changed matplotlib rcParam, a monkeypatched module, an open file. Three reports of it
+run one after another on one worker; the later ones must find none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from test_build import make_project, run, write_notebook
+
+from analysis.reports import warm
+
+ISOLATION_PARAMETERS = '''figures_out = ""
+label = ""'''
+
+# What a report leaves behind must not reach the next one on the same worker.
+CHECK_AND_LEAK = '''import builtins, json, os, statistics
+import matplotlib
+import pint
+leftovers = []
+if "LEAKED_GLOBAL" in globals():
+    leftovers.append("a global")
+if hasattr(builtins, "LEAKED_BUILTIN"):
+    leftovers.append("a builtin")
+if matplotlib.rcParams["lines.linewidth"] == 9.5:
+    leftovers.append("an rcParam")
+if getattr(pint.UnitRegistry, "leaked", False) or statistics.mean([1, 3]) != 2:
+    leftovers.append("a monkeypatched module")
+fds = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+       if os.path.exists(f"/proc/self/fd/{fd}")]
+if any("leaked-handle" in target for target in fds):
+    leftovers.append("an open file")
+assert not leftovers, f"{label} found {leftovers} left by an earlier report"
+with open(figures_out, "w") as f:
+    json.dump({"figures": [{"pid": os.getpid(), "ppid": os.getppid()}]}, f)
+LEAKED_GLOBAL = 1
+builtins.LEAKED_BUILTIN = 1
+matplotlib.rcParams["lines.linewidth"] = 9.5
+def _patched(*a, **k):
+    return "patched"
+_patched.leaked = True
+statistics.mean = _patched
+pint.UnitRegistry.leaked = True
+LEAKED_HANDLE = open("leaked-handle.txt", "w")'''
+
+ISOLATION_YAML = """\
+formats: [ipynb]
+reports:
+  - {name: first, notebook: notebooks/leak.ipynb, parameters: {label: first}}
+  - {name: second, notebook: notebooks/leak.ipynb, parameters: {label: second}}
+  - {name: third, notebook: notebooks/leak.ipynb, parameters: {label: third}}
+"""
+
+
+def isolation_project(tmp_path) -> Path:
+    root = make_project(tmp_path, ISOLATION_YAML)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params = nbformat.v4.new_code_cell(ISOLATION_PARAMETERS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(CHECK_AND_LEAK)]
+    nbformat.write(nb, root / "notebooks" / "leak.ipynb")
+    return root
+
+
+@pytest.fixture
+def fresh_server():
+    """A template of this test's own (the default preload), stopped afterwards."""
+    warm.stop()
+    yield
+    warm.stop()
+
+
+def published_pids(root, name):
+    return json.loads((root / f"reports/{name}/figures.json").read_text())["figures"][0]
+
+
+def test_reports_on_one_worker_share_nothing_but_the_template(tmp_path, fresh_server):
+    root = isolation_project(tmp_path)
+    summary, _ = run(root, jobs=1)  # one worker: this process; its template forks each
+    assert summary.failed == []
+    assert summary.built == ["first", "second", "third"]
+    template = warm.server().pid()
+    pids = [published_pids(root, n) for n in summary.built]
+    # Each report ran in its own process, forked from this worker's one template.
+    assert len({p["pid"] for p in pids}) == 3
+    assert {p["ppid"] for p in pids} == {template}
+    assert warm.server().starts == 1
+
+
+def test_isolation_holds_in_a_process_pool(tmp_path):
+    root = isolation_project(tmp_path)
+    summary, _ = run(root, jobs=2)
+    assert summary.failed == [] and len(summary.built) == 3
+    pids = [published_pids(root, n) for n in summary.built]
+    # Two workers, two templates at most; three reports, three kernel processes.
+    assert len({p["pid"] for p in pids}) == 3
+    assert len({p["ppid"] for p in pids}) <= 2
+
+
+def test_the_stack_is_imported_before_the_first_cell(tmp_path, fresh_server):
+    root = make_project(tmp_path)
+    write_notebook(root / "notebooks" / "tiny.ipynb", extra_cells=[
+        "import sys\n"
+        "assert {'pandas', 'matplotlib', 'pint', 'analysis.notebook'} <= set(sys.modules)"])
+    summary, _ = run(root, "main")
+    assert summary.failed == []
+
+
+def test_a_broken_warm_state_fails_every_report_with_the_import_error_once(
+        tmp_path, fresh_server):
+    root = make_project(tmp_path)
+    broken = warm.server(preload=("analysis_no_such_module_for_test",))
+    summary, _ = run(root)
+    messages = dict(summary.failed)
+    assert sorted(messages) == ["main", "source-a", "source-b"]
+    for message in messages.values():
+        assert ("the worker could not import the report stack: ModuleNotFoundError: "
+                "No module named 'analysis_no_such_module_for_test'") in message
+        assert "retried" not in message
+    assert broken.starts == 1  # imported once for the worker, not once per report
+    log = (root / "reports/build.log").read_text()
+    assert "\tretry\t" not in log
+
+
+def test_a_kernel_that_fails_to_start_is_retried_once_and_logged(tmp_path, fresh_server):
+    root = make_project(tmp_path)
+    fork = warm.server()  # the worker's template dies, as if the OOM killer took it
+    os.kill(fork.pid(), signal.SIGKILL)
+    fork.proc.wait()
+    summary, _ = run(root, "main")
+    assert summary.failed == [] and summary.built == ["main"]
+    assert fork.starts == 2
+    [line] = [ln for ln in (root / "reports/build.log").read_text().splitlines()
+              if "\tretry\t" in ln]
+    assert "\tmain\tthe kernel failed to start (" in line
+    assert line.endswith("retried once")
+
+
+def test_a_cell_error_is_never_retried(tmp_path, fresh_server):
+    root = make_project(tmp_path)
+    runs = tmp_path / "runs.txt"
+    write_notebook(root / "notebooks" / "tiny.ipynb", extra_cells=[
+        f"open({str(runs)!r}, 'a').write('ran\\n')\nraise ValueError('boom')"])
+    summary, _ = run(root, "main")
+    [(name, message)] = summary.failed
+    assert "raised ValueError: boom" in message
+    assert runs.read_text() == "ran\n"
+    assert "\tretry\t" not in (root / "reports/build.log").read_text()
+
+
+def test_a_dead_worker_takes_its_template_and_kernels_with_it(tmp_path):
+    # A worker (here a plain process) starts a template and a kernel that sleeps, then is
+    # killed: the template sees its pipe close and kills the kernel, then exits.
+    script = tmp_path / "worker.py"
+    script.write_text(
+        "import json, sys, time\n"
+        "from analysis.reports import warm\n"
+        "fork = warm.server()\n"
+        f"pid = fork.spawn(['-f', {str(tmp_path / 'kernel.json')!r}], {str(tmp_path)!r}, "
+        "None, None)\n"
+        "print(json.dumps([fork.pid(), pid]), flush=True)\n"
+        "time.sleep(600)\n")
+    worker = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    template, kernel = json.loads(worker.stdout.readline())
+    worker.kill()
+    worker.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (_alive(template) or _alive(kernel)):
+        time.sleep(0.1)
+    assert not _alive(template) and not _alive(kernel)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
