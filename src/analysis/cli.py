@@ -229,9 +229,13 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures (for cron mail).")
 @click.option("--reports-dir", type=click.Path(file_okay=False), default=None,
               help="Where reports go (default: reports/ in the project).")
+@click.option("--grid-limit", type=click.IntRange(min=1), default=None,
+              help="Refuse a grid in reports.yaml that expands to more reports than this "
+              "(default: 1000).")
+@click.option("--yes", is_flag=True, help="Build every grid, however many reports it makes.")
 @user_errors
 def build_command(names, formats, params, with_code, force, jobs, scheduler, timeout,
-                  lock_timeout, quiet, reports_dir):
+                  lock_timeout, quiet, reports_dir, grid_limit, yes):
     """Build the reports in reports.yaml (or the NAMEs given) into reports/.
 
     Exit code: 0 all built or up to date, 1 a report failed, 2 usage error.
@@ -244,7 +248,7 @@ def build_command(names, formats, params, with_code, force, jobs, scheduler, tim
     """
     from analysis.reports.build import build, find_root
     from analysis.reports.progress import make_reporter
-    from analysis.reports.reportlist import parse_formats, parse_overrides
+    from analysis.reports.reportlist import DEFAULT_GRID_LIMIT, parse_formats, parse_overrides
 
     summary = build(
         find_root(), names,
@@ -252,6 +256,7 @@ def build_command(names, formats, params, with_code, force, jobs, scheduler, tim
         overrides=parse_overrides(params), with_code=with_code, force=force, jobs=jobs,
         scheduler=scheduler, timeout=timeout or None, lock_timeout=lock_timeout,
         reports_dir=reports_dir, reporter=make_reporter(quiet),
+        grid_limit=None if yes else (grid_limit or DEFAULT_GRID_LIMIT),
     )
     sys.exit(summary.exit_code)
 

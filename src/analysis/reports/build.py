@@ -22,6 +22,7 @@ from analysis.reports import publish as pub
 from analysis.reports.cache import Fingerprint, assess, package_hash
 from analysis.reports.progress import Reporter, Summary
 from analysis.reports.reportlist import (
+    DEFAULT_GRID_LIMIT,
     REPORT_LIST,
     ReportSpec,
     check_inputs,
@@ -52,11 +53,13 @@ def find_root(start: Path | None = None) -> Path:
 
 
 def plan(root: Path, names=(), *, overrides=None, formats=None,
-         reports_dir: Path | None = None) -> list[ReportSpec]:
+         reports_dir: Path | None = None,
+         grid_limit: int | None = DEFAULT_GRID_LIMIT) -> list[ReportSpec]:
     """The selected reports, their inputs and parameters checked; starts no kernel."""
     root = Path(root).resolve()
     reports_dir = Path(reports_dir) if reports_dir else root / "reports"
-    selected = with_overrides(select(load_report_list(root), names), overrides or {}, formats)
+    selected = with_overrides(select(load_report_list(root, grid_limit=grid_limit), names),
+                              overrides or {}, formats)
     cache_file = reports_dir / ".cache" / "parameters.json"
     checked = []
     for report in selected:
@@ -72,7 +75,8 @@ def build(root: Path | str = ".", names=(), *, formats=None, overrides=None,
           with_code: bool = False, force: bool = False, jobs: int | None = None,
           scheduler: str | None = None, timeout: float | None = DEFAULT_TIMEOUT,
           lock_timeout: float = DEFAULT_LOCK_TIMEOUT, reports_dir: Path | str | None = None,
-          reporter: Reporter | None = None) -> Summary:
+          reporter: Reporter | None = None,
+          grid_limit: int | None = DEFAULT_GRID_LIMIT) -> Summary:
     """Build the named reports (all when none is named); returns what happened.
 
     Raises UsageError (exit 2) for a bad report list, parameter or lock timeout,
@@ -84,7 +88,8 @@ def build(root: Path | str = ".", names=(), *, formats=None, overrides=None,
     root = Path(root).resolve()
     reports_dir = Path(reports_dir).resolve() if reports_dir else root / "reports"
     reporter = reporter or Reporter()
-    selected = plan(root, names, overrides=overrides, formats=formats, reports_dir=reports_dir)
+    selected = plan(root, names, overrides=overrides, formats=formats, reports_dir=reports_dir,
+                    grid_limit=grid_limit)
     declared_figs = {r.name: FIGURES_PARAMETER in declared_parameters(
         root / r.notebook, reports_dir / ".cache" / "parameters.json") for r in selected}
 
@@ -278,7 +283,7 @@ def status(root: Path | str = ".", reports_dir: Path | str | None = None, *,
     fp = Fingerprint.of(reports_dir / ".cache")
     out = []
     cache_file = reports_dir / ".cache" / "parameters.json"
-    for report in load_report_list(root):
+    for report in load_report_list(root, grid_limit=None):
         try:  # the same inputs as `build` hashes: input-file parameters, given or default
             report = with_declared_inputs(report, declared_parameters(root / report.notebook,
                                                                       cache_file))

@@ -9,11 +9,23 @@
         parameters: {area_unit: km2}
         formats: [html, pdf]             # optional, overrides the default
         inputs: [data/extra.csv]         # optional: more files the notebook reads (globs too)
+      - name: kursk-{area_unit}-{policy} # a grid: one report per combination
+        notebook: notebooks/kursk_report.ipynb
+        parameters: {title: Kursk}       # the same in every variant
+        grid:                            # lists: the build makes their product
+          area_unit: [km2, mi2]
+          policy: [default, exact]
     generate:                            # one report per file a glob finds
       - for_each: data/sources/*.yaml
         name: source-{stem}
         notebook: notebooks/source_report.ipynb
         parameters: {source: "{path}"}   # {path}, {stem} and {name} are filled in
+        grid: {paper: [a4, us-letter]}   # optional; then the name needs {paper} too
+
+A grid entry's name must name every grid parameter that has more than one value
+(`{area_unit}` is replaced by each value), so every variant's name is plain and
+unique. A grid larger than `grid_limit` reports (default `DEFAULT_GRID_LIMIT`) is
+refused before anything starts: `analysis build --yes` or `--grid-limit N` allows it.
 
 A notebook declares which of its parameters name input files: a comment starting
 `input file` on the parameter's line in its `parameters` cell. The build hashes
@@ -28,6 +40,7 @@ import ast
 import dataclasses
 import glob
 import hashlib
+import itertools
 import json
 import keyword
 import re
@@ -42,6 +55,7 @@ from analysis.files import PROJECT_FILE, LimitedComposer, read_capped
 
 REPORT_LIST = PROJECT_FILE
 FORMATS = ("html", "pdf", "ipynb")
+DEFAULT_GRID_LIMIT = 1000  # reports one grid may expand to without --yes
 # A notebook declares a parameter that names an input file with a comment on its line
 # in the parameters cell that starts with these words: `source = "a.yaml"  # input file`.
 INPUT_FILE = "input file"
@@ -75,8 +89,15 @@ class ReportSpec:
         return list(dict.fromkeys([self.notebook, *self.inputs]))
 
 
-def load_report_list(root: Path, path: Path | None = None) -> list[ReportSpec]:
-    """Read and validate `reports.yaml` (or `path`); expand its `generate` rules."""
+@dataclass
+class GridTooLarge(ReportListError):
+    """A grid expands past the limit: the user confirms with --yes or a higher limit."""
+
+
+def load_report_list(root: Path, path: Path | None = None, *,
+                     grid_limit: int | None = DEFAULT_GRID_LIMIT) -> list[ReportSpec]:
+    """Read and validate `reports.yaml` (or `path`); expand its grids and `generate`
+    rules. `grid_limit` (None: no limit) caps the reports one entry may expand to."""
     root = Path(root)
     path = Path(path) if path is not None else root / REPORT_LIST
     shown = _shown(path, root)
@@ -113,11 +134,12 @@ def load_report_list(root: Path, path: Path | None = None) -> list[ReportSpec]:
     default_formats = _formats(data.get("formats", list(FORMATS)), shown, None)
     reports: list[ReportSpec] = []
     for i, entry in enumerate(_list(data.get("reports", []), shown, "reports")):
-        reports.append(_report(entry, root, shown, default_formats, f"#{i + 1}"))
+        reports.extend(_grid_reports(entry, root, shown, default_formats, f"#{i + 1}",
+                                     grid_limit))
     taken = {r.name for r in reports}
     for i, rule in enumerate(_list(data.get("generate", []), shown, "generate")):
         reports.extend(_generate(rule, root, shown, default_formats, f"generate #{i + 1}",
-                                 taken))
+                                 taken, grid_limit))
     seen: set[str] = set()
     for report in reports:
         if report.name in seen:
@@ -379,11 +401,11 @@ def _report(entry, root: Path, shown: str, default_formats, label: str) -> Repor
         raise ReportListError(shown, "each report must be a mapping", label)
     name = entry.get("name")
     entry_label = f"'{name}'" if isinstance(name, str) else label
-    unknown = set(entry) - {"name", "notebook", "parameters", "formats", "inputs"}
+    unknown = set(entry) - {"name", "notebook", "parameters", "formats", "inputs", "grid"}
     if unknown:
         raise ReportListError(
             shown, f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: "
-            "name, notebook, parameters, formats, inputs", entry_label,
+            "name, notebook, parameters, formats, inputs, grid", entry_label,
         )
     if not isinstance(name, str) or not _NAME.match(name):
         raise ReportListError(
@@ -427,22 +449,33 @@ def _expand(inputs: list[str], root: Path) -> list[str]:
 
 
 def _generate(rule, root: Path, shown: str, default_formats, label: str,
-              taken: set[str]) -> list[ReportSpec]:
+              taken: set[str], grid_limit: int | None = DEFAULT_GRID_LIMIT) -> list[ReportSpec]:
     if not isinstance(rule, dict) or not isinstance(rule.get("for_each"), str):
         raise ReportListError(shown, "expected a mapping with a 'for_each' glob", label)
     pattern = rule["for_each"]
-    template = {k: v for k, v in rule.items() if k != "for_each"}
-    _check_placeholders(template, shown, label)
+    template = {k: v for k, v in rule.items() if k not in ("for_each", "grid")}
+    found_files = sorted(glob.glob(pattern, root_dir=root))
+    combos = _grid(rule, shown, label, len(found_files), grid_limit)
+    _check_placeholders(template, shown, label, (*_FILLS, *combos[0]))
     out = []
-    for found in sorted(glob.glob(pattern, root_dir=root)):
+    for found in found_files:
         rel = Path(found).as_posix()
         fill = {"path": rel, "stem": Path(found).stem, "name": Path(found).name}
-        entry = _fill(template, fill)
-        if isinstance(template.get("name"), str):
-            # a file name may hold spaces or brackets; a report name names a folder
-            entry["name"] = _unique(_slug(_fill(template["name"], fill)), taken)
-        out.append(_report(entry, root, shown, default_formats, f"{label} ({rel})"))
-        taken.add(out[-1].name)
+        variants: list[ReportSpec] = []
+        for combo in combos:
+            values = {**fill, **{k: str(v) for k, v in combo.items()}}
+            entry = _fill(template, values)
+            if combo:
+                entry["parameters"] = {**(entry.get("parameters") or {}), **combo}
+            if isinstance(template.get("name"), str):
+                # a file name may hold spaces or brackets; a report name names a folder
+                entry["name"] = _slug(_fill(template["name"], values))
+            variants.append(_report(entry, root, shown, default_formats, f"{label} ({rel})"))
+        _distinct_variants(variants, rule.get("name"), shown, label)
+        for report in variants:
+            report = dataclasses.replace(report, name=_unique(report.name, taken))
+            taken.add(report.name)
+            out.append(report)
     return out
 
 
@@ -450,20 +483,120 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _FILLS = ("path", "stem", "name")
 
 
-def _check_placeholders(value, shown: str, label: str) -> None:
-    """Only {path}, {stem} and {name}: a template is text, not a format string."""
+def _check_placeholders(value, shown: str, label: str, allowed=_FILLS) -> None:
+    """Only {path}, {stem}, {name} and grid parameters: a template is text, not a format
+    string."""
     if isinstance(value, str):
         for found in _PLACEHOLDER.findall(value):
-            if found not in _FILLS:
+            if found not in allowed:
+                names = [f"{{{a}}}" for a in allowed]
                 raise ReportListError(
                     shown, f"unknown placeholder {{{found}}} in {value!r}; "
-                    "use {path}, {stem} or {name}", label)
+                    f"use {', '.join(names[:-1])} or {names[-1]}", label)
     elif isinstance(value, dict):
         for v in value.values():
-            _check_placeholders(v, shown, label)
+            _check_placeholders(v, shown, label, allowed)
     elif isinstance(value, list):
         for v in value:
-            _check_placeholders(v, shown, label)
+            _check_placeholders(v, shown, label, allowed)
+
+
+def _grid_reports(entry, root: Path, shown: str, default_formats, label: str,
+                  grid_limit: int | None) -> list[ReportSpec]:
+    """One report, or one per combination of the entry's `grid`."""
+    if not isinstance(entry, dict) or "grid" not in entry:
+        return [_report(entry, root, shown, default_formats, label)]
+    name = entry.get("name")
+    label = f"'{name}'" if isinstance(name, str) else label
+    combos = _grid(entry, shown, label, 1, grid_limit)
+    params = entry.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise ReportListError(shown, "expected a mapping of name: value", label, "parameters")
+    out = []
+    for combo in combos:
+        variant = {k: v for k, v in entry.items() if k != "grid"}
+        variant["name"] = _grid_name(name, combo, shown, label)
+        if not _NAME.match(variant["name"]):
+            raise ReportListError(
+                shown, f"a variant's name {variant['name']!r} is not plain: use values of "
+                "letters, digits, '.', '_' or '-' in the name (it names a folder)",
+                label, "name")
+        variant["parameters"] = {**params, **combo}
+        out.append(_report(variant, root, shown, default_formats, label))
+    _distinct_variants(out, name, shown, label)
+    return out
+
+
+def _grid(entry: dict, shown: str, label: str, multiplier: int,
+          grid_limit: int | None) -> list[dict]:
+    """The combinations of an entry's `grid` ([{}] without one), in the order written."""
+    grid = entry.get("grid")
+    if grid is None:
+        return [{}]
+    if not isinstance(grid, dict) or not grid:
+        raise ReportListError(shown, "expected a mapping of parameter: [values, ...]",
+                              label, "grid")
+    params = entry.get("parameters") or {}
+    for key, values in grid.items():
+        field_name = f"grid.{key}"
+        if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
+            raise ReportListError(shown, f"parameter name {key!r} is not a Python identifier",
+                                  label, "grid")
+        if not isinstance(values, list):
+            raise ReportListError(shown, "expected a list of values", label, field_name)
+        if not values:
+            raise ReportListError(shown, "the list is empty, so the grid has no report; "
+                                  "give at least one value", label, field_name)
+        if any(isinstance(v, dict | list) or v is None for v in values):
+            raise ReportListError(shown, "each value must be a single text, number or "
+                                  "true/false", label, field_name)
+        if len(set(map(repr, values))) != len(values):
+            raise ReportListError(shown, "a value is listed twice", label, field_name)
+        if isinstance(params, dict) and key in params:
+            raise ReportListError(shown, "given both under parameters and in the grid; "
+                                  "keep one", label, field_name)
+    total = multiplier
+    for values in grid.values():
+        total *= len(values)
+    if grid_limit is not None and total > grid_limit:
+        raise GridTooLarge(shown, f"the grid expands to {total:,} reports, more than the "
+                           f"limit of {grid_limit:,}; to build them all, run again with "
+                           "--yes (or raise the limit with --grid-limit)", label, "grid")
+    keys = list(grid)
+    return [dict(zip(keys, _yaml_scalars(list(values)), strict=True))
+            for values in itertools.product(*grid.values())]
+
+
+def _grid_name(template, combo: dict, shown: str, label: str) -> str:
+    """`kursk-{area_unit}` -> `kursk-km2`: only grid parameters, by name, as plain text."""
+    if not isinstance(template, str):
+        raise ReportListError(shown, "a name is required (a template such as "
+                              "kursk-{area_unit})", label, "name")
+
+    def value(match):
+        key = match.group(1)
+        if key not in combo:
+            raise ReportListError(shown, f"{{{key}}} is not a grid parameter; the name may "
+                                  f"use {', '.join('{' + k + '}' for k in combo)}",
+                                  label, "name")
+        return str(combo[key])
+
+    return _PLACEHOLDER.sub(value, template)
+
+
+def _distinct_variants(reports: list[ReportSpec], template, shown: str, label: str) -> None:
+    """Two variants of one entry may not share a name: the template must name what varies."""
+    seen: dict[str, ReportSpec] = {}
+    for report in reports:
+        if report.name in seen:
+            a, b = seen[report.name].parameters, report.parameters
+            differ = [k for k in sorted(set(a) | set(b), key=str) if a.get(k) != b.get(k)]
+            raise ReportListError(
+                shown, f"two variants get the name '{report.name}' (they differ in "
+                f"{', '.join(differ) or 'nothing'}); put "
+                f"{', '.join('{' + str(k) + '}' for k in differ) or 'each grid parameter'} "
+                f"in the name template {template!r}", label, "name")
+        seen[report.name] = report
 
 
 def _fill(value, fill: dict):
