@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_build import make_project, run
+from test_build import make_project, run, write_notebook
 
 distributed = pytest.importorskip(
     "dask.distributed", reason="Dask distributed is not installed (pip install '.[distributed]')"
@@ -61,3 +61,23 @@ def test_unreachable_scheduler_is_a_usage_error(tmp_path, monkeypatch):
     root = make_project(tmp_path)
     with pytest.raises(UsageError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         run(root, "source-a", scheduler="tcp://127.0.0.1:9")
+
+
+def test_dask_worker_keeps_its_warm_template_between_tasks(tmp_path, cluster):
+    root = make_project(tmp_path)
+    write_notebook(root / "notebooks" / "tiny.ipynb", extra_cells=[
+        "import os, json\n"
+        "json.dump({'figures': [{'ppid': os.getppid(), 'pid': os.getpid()}]}, "
+        "open(figures_out, 'w'))"])
+    summary, _ = run(root, scheduler=cluster.scheduler_address)
+    assert summary.exit_code == 0, summary.failed
+    pids = [json.loads((root / f"reports/{name}/figures.json").read_text())["figures"][0]
+            for name in summary.built]
+    # One worker: three kernel processes, all forked from the worker's one template.
+    assert len(pids) == 3 and len({p["pid"] for p in pids}) == 3
+    assert len({p["ppid"] for p in pids}) == 1
+    import os
+
+    with distributed.Client(cluster) as client:
+        [worker_pid] = client.run(os.getpid).values()
+    assert pids[0]["ppid"] != worker_pid  # the kernels' parent is a template, not the worker

@@ -97,6 +97,10 @@ def run_dask(tasks, scheduler, on_start):
     except (OSError, TimeoutError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
     with client:
+        from analysis.reports import warm
+
+        # Each worker keeps a kernel template between tasks (reports.warm).
+        client.register_plugin(warm.dask_plugin())
         futures = {}
         for task in tasks:
             task.verify_code = True

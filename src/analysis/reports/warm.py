@@ -317,6 +317,11 @@ def kernel_manager_class():
 
 
 # --- Dask: keep the template between tasks ------------------------------------------
+# A Dask worker is a long-lived process: the module-level server above outlives each
+# task, so the second report on a worker forks from the template the first one started.
+# `analysis build --scheduler` also registers `dask_plugin()` so every worker starts
+# its template when the build begins; `dask worker --preload analysis.reports.warm`
+# starts it with the worker itself.
 
 
 def dask_setup(worker=None) -> None:
@@ -326,6 +331,22 @@ def dask_setup(worker=None) -> None:
 
 def dask_teardown(worker=None) -> None:
     stop()
+
+
+def dask_plugin():
+    """A Dask WorkerPlugin: the worker's template starts on registration, stops with it."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class WarmKernels(WorkerPlugin):
+        name = "analysis-warm-kernels"
+
+        def setup(self, worker):
+            start()
+
+        def teardown(self, worker):
+            stop()
+
+    return WarmKernels()
 
 
 # --- the template process ------------------------------------------------------------
