@@ -1,27 +1,32 @@
-"""Time `analysis build` against the plain way, on the project's report list.
+"""Time `analysis build` on a 100-variant grid of the Kursk report, and the plain way.
 
 Not a test: run it by hand (`.venv/bin/python benchmarks/build.py`) and copy the
-table into the README. It works on a copy of the project (notebooks, data,
-reports.yaml) in a temporary folder, so it never touches reports/.
+figures into the README. It works on a copy of the project (notebooks, data) in a
+temporary folder with its own reports.yaml, so it never touches reports/.
 
-    (a) plain: per report, papermill's CLI, then `jupyter nbconvert --to html`, then
-        `jupyter nbconvert --to typst_pdf`, one after the other
-    (b) analysis build --jobs 1 --force   (best of 2)
-    (c) analysis build --force            (all cores, best of 2; peak memory of the
-                                           process tree in a third run)
-    (d) analysis build                    (nothing changed, best of 3)
-    (e) floor: the sum of bare kernel runs (papermill.execute_notebook, in-process)
-        divided by the cores
-    render: in-process HTML and PDF rendering time per report
+The grid (issue 12): the Kursk report in 25 titled editions x both area units x both
+readings of the reinforcements, 100 reports, each as HTML, PDF and notebook.
 
-Targets (issue 4) on a 2-core machine: (c) >= 3x faster than (a); (d) < 0.5 s and
->= 20x faster than (c); (c) within 1.3x of (e); peak memory < 1.5 GB; rendering
-both formats < 0.3 s per report.
+    cold      `analysis build` of all 100 from nothing, on all cores; its peak memory
+              (the process tree: build, workers, kernel templates, kernels)
+    plain     per report, the papermill CLI, then `jupyter nbconvert --to html` and
+              `--to typst_pdf`, one after another; timed on a few reports and scaled
+    no-op     `analysis build` again, nothing changed (best of 3)
+    floor     the cells' own run time (papermill's per-cell durations in the cold
+              build's notebooks) plus in-process rendering, summed over the 100 reports
+              and divided by the cores: what the work itself costs, with no kernel
+              start or imports
+
+Targets on 2 cores: cold <= 60 s and >= 20x faster than plain for the same reports;
+cold within 1.5x of the floor; no-op < 1 s; peak memory < 1.5 GB.
+
+`--default-list` times the project's own report list instead (issue 4's benchmark).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -138,11 +143,8 @@ def floor_and_render(project: Path, reports) -> tuple[float, float, float, list[
     return sum(kernel), sum(html_t) / n, sum(pdf_t) / n, kernel
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--skip-plain", action="store_true", help="skip (a), the slowest")
-    args = parser.parse_args()
-
+def default_list(args) -> None:
+    """Issue 4's benchmark: the project's own report list, (a) to (e)."""
     sys.path.insert(0, str(ROOT / "src"))
     from analysis.reports.reportlist import load_report_list
 
@@ -201,6 +203,187 @@ def main() -> None:
         ("render < 0.3 s", html_t + pdf_t < 0.3),
     ]
     print("met: " + ", ".join(f"{name} {'yes' if ok else 'NO'}" for name, ok in checks))
+
+
+# --- issue 12: a 100-variant grid ------------------------------------------------------
+
+EDITIONS = 25
+GRID_YAML = """\
+formats: [html, pdf, ipynb]
+reports:
+  - name: kursk-{{title}}-{{area_unit}}-{{reinforcements_reading}}
+    notebook: notebooks/kursk_report.ipynb
+    parameters: {{source: data/sources/kursk-incursion-2025.yaml}}
+    grid:
+      title: [{titles}]
+      area_unit: [km2, mi2]
+      reinforcements_reading: [excludes, includes]
+"""
+
+
+def grid_project(dest: Path, editions: int = EDITIONS) -> Path:
+    for name in ("notebooks", "data"):
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns(".ipynb_*"))
+    titles = ", ".join(f"edition{i:02d}" for i in range(1, editions + 1))
+    (dest / "reports.yaml").write_text(GRID_YAML.format(titles=titles), encoding="utf-8")
+    return dest
+
+
+def peak_memory(cmd, cwd) -> tuple[float, int, int]:
+    """Wall time, and the peak over time of the process tree's summed RSS and PSS.
+
+    Kernels forked from a template share its pages, which RSS counts once per process;
+    PSS divides each shared page among the processes that map it, so it adds up to
+    what the tree really holds."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peaks = {"rss": 0, "pss": 0}
+    done = threading.Event()
+
+    def sample():
+        try:
+            root = psutil.Process(proc.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not done.is_set():
+            rss = pss = 0
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                break
+            for p in procs:
+                try:
+                    info = p.memory_full_info()
+                    rss, pss = rss + info.rss, pss + getattr(info, "pss", info.rss)
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
+            peaks["rss"], peaks["pss"] = max(peaks["rss"], rss), max(peaks["pss"], pss)
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    _, err = proc.communicate()
+    elapsed = time.perf_counter() - start
+    done.set()
+    thread.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{err.decode()}")
+    return elapsed, peaks["rss"], peaks["pss"]
+
+
+def cell_seconds(path: Path) -> float:
+    """The cells' own run time, as papermill recorded it in the executed notebook."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return sum((c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0)
+               for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def render_seconds(paths: list[Path]) -> list[float]:
+    """In-process HTML + PDF rendering time of each executed notebook (after a warm-up)."""
+    import nbformat
+
+    from analysis.reports import render
+
+    times = []
+    for i, path in enumerate(paths):
+        nb = nbformat.read(path, as_version=4)
+        if i == 0:  # one-off imports and template loads, as a worker pays once
+            render.html_report(nb)
+            render.pdf_report(nb)
+        start = time.perf_counter()
+        render.html_report(nb)
+        render.pdf_report(nb, paper=str(nb.metadata.get("analysis", {}).get(
+            "parameters", {}).get("paper") or "a4"))
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def plain_per_report(project: Path, reports, count: int) -> float:
+    out = project / "plain"
+    out.mkdir()
+    start = time.perf_counter()
+    for r in reports[:count]:
+        executed = out / f"{r.name}.ipynb"
+        subprocess.run([str(BIN / "papermill"), r.notebook, str(executed), "-y",
+                        yaml.safe_dump(r.parameters), "-k", "python3", "--no-progress-bar"],
+                       cwd=project, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        for to in ("html", "typst_pdf"):
+            subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", to, str(executed)],
+                           cwd=project, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - start) / count
+
+
+def grid(args) -> None:
+    sys.path.insert(0, str(ROOT / "src"))
+    from analysis.reports.reportlist import load_report_list
+
+    cores = os.cpu_count() or 1
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="analysis-bench-grid-") as tmp:
+        project = grid_project(Path(tmp), args.editions)
+        reports = load_report_list(project)
+        n = len(reports)
+        print(f"{n} variants of the Kursk report (html, pdf, ipynb) on {cores} cores; "
+              f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}")
+        cold, rss, pss = peak_memory([*ANALYSIS, "build", "--quiet"], project)
+        noop = min(timed([*ANALYSIS, "build", "--quiet"], project) for _ in range(3))
+        executed = [project / "reports" / r.name / f"{r.name}.ipynb" for r in reports]
+        cells = [cell_seconds(p) for p in executed]
+        sample = executed[:: max(1, n // args.render_sample)][: args.render_sample]
+        renders = render_seconds(sample)
+        plain = plain_per_report(project, reports, args.plain_count)
+    load_after = os.getloadavg()
+    render_each = sum(renders) / len(renders)
+    floor = (sum(cells) + render_each * n) / cores
+    plain_all = plain * n
+    rows = [
+        (f"cold: analysis build, {n} reports, {cores} cores", cold,
+         f"{cold / n:.3f} s a report"),
+        (f"plain: papermill + 2x nbconvert CLI, x {n} (timed on {args.plain_count})",
+         plain_all, f"{plain:.2f} s a report; cold is {plain_all / cold:.1f}x faster"),
+        ("no-op: analysis build again, nothing changed", noop, ""),
+        (f"floor: (cells + rendering) / {cores} cores", floor,
+         f"cold is {cold / floor:.2f}x the floor"),
+    ]
+    print(f"\n{'what':<62} {'seconds':>8}  notes")
+    for what, secs, note in rows:
+        print(f"{what:<62} {secs:8.2f}  {note}")
+    print(f"\ncells' own run time: {sum(cells):.1f} s in all, {sum(cells) / n:.3f} s a report "
+          f"(min {min(cells):.3f}, max {max(cells):.3f})")
+    print(f"rendering in-process (HTML + PDF), {len(renders)} reports sampled: "
+          f"{render_each:.3f} s a report")
+    print(f"peak memory of the cold build: {pss / 2**20:.0f} MiB PSS "
+          f"({rss / 2**20:.0f} MiB summed RSS, which counts shared pages once per process)")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)}")
+    checks = [
+        ("cold <= 60 s", cold <= 60),
+        ("plain/cold >= 20", plain_all / cold >= 20),
+        ("cold/floor <= 1.5", cold / floor <= 1.5),
+        ("no-op < 1 s", noop < 1),
+        ("peak < 1.5 GB", pss < 1.5e9),
+    ]
+    print("met: " + ", ".join(f"{name} {'yes' if ok else 'NO'}" for name, ok in checks))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--default-list", action="store_true",
+                        help="time the project's own report list (issue 4) instead")
+    parser.add_argument("--skip-plain", action="store_true",
+                        help="with --default-list: skip (a), the slowest")
+    parser.add_argument("--editions", type=int, default=EDITIONS,
+                        help=f"titled editions in the grid, 4 reports each (default {EDITIONS})")
+    parser.add_argument("--plain-count", type=int, default=3,
+                        help="reports the plain pipeline is timed on (default 3)")
+    parser.add_argument("--render-sample", type=int, default=5,
+                        help="reports rendered in-process for the floor (default 5)")
+    args = parser.parse_args()
+    if args.default_list:
+        default_list(args)
+    else:
+        grid(args)
 
 
 if __name__ == "__main__":

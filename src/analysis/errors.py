@@ -183,6 +183,11 @@ class ReportListError(UsageError, ValueError):
 
 
 @dataclass
+class GridTooLarge(ReportListError):
+    """A grid expands past the limit: the user confirms with --yes or a higher limit."""
+
+
+@dataclass
 class ParameterError(UsageError, ValueError):
     """A report parameter the notebook does not accept."""
 
@@ -205,3 +210,11 @@ class LockTimeout(UsageError):
 
 class RenderError(AnalysisError):
     """A notebook could not be rendered as a report."""
+
+
+class KernelStartError(AnalysisError, RuntimeError):
+    """A report's kernel did not start: transient, so the task retries it once."""
+
+
+class WarmStateError(AnalysisError, RuntimeError):
+    """A worker's kernel template could not import the report stack: not transient."""

@@ -50,7 +50,13 @@ from pathlib import Path
 
 import yaml
 
-from analysis.errors import LimitError, ParameterError, ReportListError, UsageError
+from analysis.errors import (
+    GridTooLarge,
+    LimitError,
+    ParameterError,
+    ReportListError,
+    UsageError,
+)
 from analysis.files import PROJECT_FILE, LimitedComposer, read_capped
 
 REPORT_LIST = PROJECT_FILE
@@ -87,11 +93,6 @@ class ReportSpec:
     def input_paths(self) -> list[str]:
         """The files this report reads: its notebook and its inputs."""
         return list(dict.fromkeys([self.notebook, *self.inputs]))
-
-
-@dataclass
-class GridTooLarge(ReportListError):
-    """A grid expands past the limit: the user confirms with --yes or a higher limit."""
 
 
 def load_report_list(root: Path, path: Path | None = None, *,

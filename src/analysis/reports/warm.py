@@ -44,6 +44,8 @@ import threading
 import time
 import traceback
 
+from analysis.errors import KernelStartError, WarmStateError
+
 # Imported once per worker by the template; a kernel forked from it starts with them.
 PRELOAD = (
     "numpy", "pandas", "matplotlib", "matplotlib.pyplot", "pint", "yaml",
@@ -56,14 +58,6 @@ KERNEL_MODULES = (
 )
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 START_TIMEOUT = 120.0  # seconds for a template to import the stack (a loaded machine)
-
-
-class KernelStartError(RuntimeError):
-    """A kernel did not start (transient: a new template may succeed)."""
-
-
-class WarmStateError(RuntimeError):
-    """The worker's template could not import the report stack (not transient)."""
 
 
 # --- the worker side: one template process, asked to fork kernels -------------------
