@@ -168,3 +168,20 @@ def test_pandoc_version_is_cached_by_the_binary(tmp_path, monkeypatch):
     monkeypatch.setattr(pypandoc, "get_pandoc_version", lambda: calls.append(1) or "1.2.4")
     assert cache_mod.pandoc_version(tmp_path / "cache") == "1.2.4"
     assert len(calls) == 2
+
+
+def test_versions_read_from_folder_names_match_importlib_metadata():
+    from importlib.metadata import PackageNotFoundError, version
+
+    env = cache_mod.environment()
+    for tool in cache_mod.TOOLS:
+        if tool == "pandoc":
+            continue
+        expected = None
+        for dist in cache_mod._DISTRIBUTIONS.get(tool, (tool,)):
+            try:
+                expected = version(dist)
+                break
+            except PackageNotFoundError:
+                continue
+        assert env[tool] == expected, tool

@@ -20,6 +20,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -117,8 +118,7 @@ def template_hashes() -> dict[str, str]:
 
 def environment(cache_dir: Path | None = None) -> dict:
     """{tool: version} for Python, `analysis` and every tool in `TOOLS` (None: absent)."""
-    from importlib.metadata import PackageNotFoundError, version
-
+    installed = _installed()
     env = {"python": platform.python_version(), "analysis": __version__}
     for tool in TOOLS:
         if tool == "pandoc":
@@ -126,12 +126,43 @@ def environment(cache_dir: Path | None = None) -> dict:
             continue
         env[tool] = None
         for dist in _DISTRIBUTIONS.get(tool, (tool,)):
-            try:
-                env[tool] = version(dist)
+            found = installed.get(_normal(dist)) or _metadata_version(dist)
+            if found:
+                env[tool] = found
                 break
-            except PackageNotFoundError:
-                continue
     return env
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _installed() -> dict[str, str]:
+    """{normalised name: version} from the `NAME-VERSION.dist-info` folders on sys.path.
+
+    The folder's name is the installed version (PEP 427), and listing a folder is
+    much cheaper than `importlib.metadata.version` parsing each METADATA file; the
+    first folder on sys.path wins, as it does for imports."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info") and "-" in name:
+                project, _, version = name[: -len(".dist-info")].partition("-")
+                found.setdefault(_normal(project), version)
+    return found
+
+
+def _metadata_version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
 
 
 def _pandoc_candidates() -> list[str]:
