@@ -25,6 +25,13 @@ only the `Popen` of the kernel command is replaced, through a jupyter_client
 provisioner (`ForkProvisioner`) that the build's kernel manager (`WarmKernelManager`)
 uses; a kernel spec that is not this interpreter's ipykernel starts cold as before.
 
+Overlap: a kernel is its own process, so while one worker's kernel computes, the other
+worker renders (nbconvert, pandoc, Typst, in the worker) and the build process hashes
+inputs and publishes results (in its own process); with `--jobs` equal to the cores no
+core waits on another's kernel. Within one worker the next report's kernel starts only
+after this report is rendered; a worker renders with one Typst compiler and one set of
+nbconvert exporters and Jinja templates, loaded once (reports.render), and nothing else.
+
 Faults: a template whose imports fail is not restarted: every report on that worker
 fails at once with the import error (it would fail the same way in the notebook). A
 template that dies (killed, out of memory) is a transient fault: the kernel start
