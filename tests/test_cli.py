@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from analysis.cli import cli
 
 CONTRACT_KEYS = {"id", "kind", "value", "low", "high", "unit", "formula", "inputs", "qualifier",
-                 "width_from", "width_from_uncapped"}
+                 "width_from", "width_from_uncapped", "warnings"}
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +50,13 @@ def test_figures_json_values(seed_source_path):
         # 85/1000 to 95/1000 from held_area (width 0.01); 0.09 down to 0 from captured_area
         # (no upper bound), width 0.09: shares 0.1 and 0.9
         "width_from": pytest.approx({"held_area": 0.1, "captured_area": 0.9}),
-        "width_from_uncapped": pytest.approx({"held_area": 0.1, "captured_area": 0.9})}
+        "width_from_uncapped": pytest.approx({"held_area": 0.1, "captured_area": 0.9}),
+        "warnings": []}
     # "over 1,000 km²": no upper bound -> null
     assert objs["captured_area"] == {
         "id": "captured_area", "kind": "stated", "value": 1000.0, "low": 1000.0, "high": None,
         "unit": "km²", "formula": None, "inputs": [], "qualifier": "over",
-        "width_from": None, "width_from_uncapped": None}
+        "width_from": None, "width_from_uncapped": None, "warnings": []}
     # dates are ISO strings
     assert objs["launch"]["value"] == "2024-08-06"
     # 10500 / 85500 and 11500 / 76500

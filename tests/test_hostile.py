@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from pypdf import PdfReader
+from test_build import make_project, run, stable_code, write_notebook  # noqa: F401
 
 from analysis.cli import cli
 
@@ -413,3 +414,312 @@ def test_a_name_template_is_plain_substitution(tmp_path, template):
     root = _project(tmp_path, template=template)
     with pytest.raises(ReportListError, match=r"unknown placeholder .*\{path\}, \{stem\}"):
         load_report_list(root)
+
+
+# --- 5. warnings reach the reader -----------------------------------------------------------
+
+SHARE = """\
+source:
+  id: over-full
+  title: A share above the whole
+figures:
+  - id: part
+    description: the part
+    value: 1200
+    unit: people
+    attributed_to: someone
+  - id: whole
+    description: the whole
+    value: 1000
+    unit: people
+    attributed_to: someone
+derived:
+  - id: share
+    description: the part as a share of the whole
+    formula: part / whole
+    format: percent
+    domain: share
+"""
+
+
+def test_a_warning_shows_in_figures_json_check_strict_and_the_report(tmp_path):
+    """Case 5: a share computed as 1,200/1,000 showed "120.0%, exact" with no warning
+    anywhere, and `check --strict` exited 0."""
+    import json
+
+    path = _source(tmp_path, text=SHARE)
+    text = invoke("figures", path)
+    assert text.exit_code == 0
+    assert "WARNING share: point value lies above its domain (1)" in text.output
+    objs = {o["id"]: o for o in json.loads(invoke("figures", path, "--json").stdout)}
+    assert objs["share"]["warnings"] == ["point value lies above its domain (1)"]
+    assert objs["part"]["warnings"] == []
+    check = invoke("check", path)
+    assert check.exit_code == 0 and "WARNING" in check.output and "1 warnings" in check.output
+    strict = invoke("check", path, "--strict")
+    assert strict.exit_code == 1
+    report = json.loads(invoke("check", path, "--json").stdout)
+    assert report[0]["warnings"] == [{"id": "share",
+                                      "warning": "point value lies above its domain (1)"}]
+    from analysis.notebook import Report
+
+    summary = Report.load(path).audit_summary()
+    assert "**Warnings**" in summary and "point value lies above its domain" in summary
+
+
+def test_a_stated_value_above_its_at_most_figure_is_a_warning(tmp_path):
+    from analysis.figures.derive import evaluate
+    from analysis.figures.source import load_source
+
+    text = SHARE.split("derived:")[0].replace("    value: 1200\n",
+                                                 "    value: 1200\n    at_most: whole\n")
+    result = evaluate(load_source(_source(tmp_path, text=text)))
+    assert result["part"].warnings == [
+        "its stated value is above the most 'whole' can be (at_most), so the two figures "
+        "disagree"]
+
+
+# --- 7. a manifest that cannot jam the build -----------------------------------------------
+
+
+def _corrupt(entry, how):
+    if how == "files":
+        entry["files"] = {"html": 5}
+    elif how == "failed_notebook":
+        entry.update(status="failed", failure={"error": "x", "failed_notebook": 5})
+    elif how == "hash path":
+        entry["hashes"] = {"../../../etc/hostname": "0" * 64}
+    elif how == "duration":
+        entry["duration"] = "fast"
+
+
+@pytest.mark.parametrize("how", ["files", "failed_notebook", "hash path", "duration"])
+def test_a_bad_manifest_entry_is_dropped_and_its_report_rebuilt(tmp_path, monkeypatch, how,
+                                                                 stable_code):  # noqa: F811
+    """Case 7: "files": {"html": 5} gave an AttributeError on every build;
+    failure.failed_notebook: 5 tracebacks in `status` and `build`."""
+    import json
+
+    from analysis.reports.publish import read_manifest
+
+    root = make_project(tmp_path)
+    run(root, "source-a", "source-b")
+    path = root / "reports" / "manifest.json"
+    data = json.loads(path.read_text())
+    _corrupt(data["reports"]["source-a"], how)
+    path.write_text(json.dumps(data))
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 0 and result.exception is None, result.output
+    summary, _ = run(root, "source-a", "source-b")
+    assert summary.built == ["source-a"] and summary.skipped == ["source-b"]
+    manifest, problem = read_manifest(root / "reports")
+    assert problem is None and manifest["reports"]["source-a"]["status"] == "ok"
+    assert "dropped corrupt entries source-a" in (root / "reports/build.log").read_text()
+
+
+def test_a_manifest_that_is_a_folder_is_moved_aside(tmp_path, stable_code):  # noqa: F811
+    """Case 7: manifest.json as a directory gave a traceback."""
+    root = make_project(tmp_path)
+    (root / "reports" / "manifest.json").mkdir(parents=True)
+    summary, _ = run(root, "source-a")
+    assert summary.built == ["source-a"]
+    assert (root / "reports" / "manifest.json").is_file()
+    assert [p.name[:21] for p in (root / "reports").glob("manifest.json.folder-*")] == [
+        "manifest.json.folder-"]
+
+
+# --- 8 and Low: math, links and long words from data are text -----------------------------
+
+
+def _pdf_text(pdf: bytes) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_dollars_from_data_are_text_in_html_and_pdf():
+    """Case 8: `$x^2$` in a title was typeset as math; a note of 200 nested `^` failed the
+    whole report with a Typst parsing-depth error."""
+    from analysis.notebook import md
+    from analysis.reports.render import html_report, pdf_report
+
+    title = "Cost $x^2$ rises"
+    note = "$" + "x^{" * 200 + "}" * 200 + "$"
+    cell = new_code_cell("pass", outputs=[new_output("display_data", data={
+        "text/markdown": f"- {md(title)}\n- {md(note)}"})])
+    nb = new_notebook(cells=[cell])
+    text = _pdf_text(pdf_report(nb))
+    assert "Cost $x^2$ rises" in text
+    assert "$x^{x^{" in text.replace(" ", "")
+    assert "Cost $x^2$ rises" in html_report(nb)
+
+
+def test_a_link_to_a_missing_anchor_is_plain_text_in_the_pdf():
+    """Low: a Markdown link to a missing anchor (`[see](#method-notes)`) failed the PDF."""
+    from analysis.reports.render import pdf_report
+
+    nb = new_notebook(cells=[new_markdown_cell(
+        "# Top\n\nFor the method [see the notes](#method-notes); [top](#top) still links.")])
+    text = _pdf_text(pdf_report(nb))
+    assert "see the notes" in text and "still links" in text
+
+
+def test_a_long_unbroken_description_wraps_in_the_pdf_table():
+    """Low: a 6,000-character unbroken description overflowed the PDF table."""
+    from analysis.reports.render import pdf_report
+
+    word = "".join(chr(ord("a") + i % 26) for i in range(6000))
+    table = (f"<table><thead><tr><th>figure</th><th>value</th></tr></thead><tbody>"
+             f"<tr><td>{word}</td><td>90</td></tr></tbody></table>")
+    nb = new_notebook(cells=[new_code_cell("pass", outputs=[new_output(
+        "display_data", data={"text/html": table, "text/plain": "table"})])])
+    reader = PdfReader(io.BytesIO(pdf_report(nb)))
+    lines = [line for page in reader.pages for line in page.extract_text().splitlines()]
+    # the word wraps: every line fits the page (before, one line held all 6,000 letters)
+    assert max(len(line.replace("\u200b", "")) for line in lines) < 200
+    joined = "".join(lines).replace("\u200b", "").replace(" ", "")
+    assert word in joined
+
+
+def test_a_bare_address_from_data_shows_as_typed():
+    """Low: bare URLs showed `\\.` escapes (and became a link with %5C in it)."""
+    from analysis.notebook import md
+    from analysis.reports.render import html_report, pdf_report
+
+    url = "https://news.example/seed?a=1"
+    nb = new_notebook(cells=[new_code_cell("pass", outputs=[new_output(
+        "display_data", data={"text/markdown": f"Address: {md(url)}"})])])
+    page = html_report(nb)
+    assert f"Address: {url}" in page and "\\\\." not in page and "%5C" not in page
+    assert f"Address: {url}" in _pdf_text(pdf_report(nb))
+
+
+# --- orphans --------------------------------------------------------------------------------
+
+
+def test_a_killed_build_leaves_no_worker_processes_behind(tmp_path):
+    """Low (item 8): after SIGKILL of `build`, the forkserver, pool workers, kernels and
+    resource tracker stayed alive for minutes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    root = make_project(tmp_path)
+    (root / "reports.yaml").write_text((root / "reports.yaml").read_text().replace(
+        'parameters: {source: "{path}"}', 'parameters: {source: "{path}", delay_env: DELAY}'))
+    proc = subprocess.Popen([sys.executable, "-m", "analysis", "build", "--jobs", "2",
+                             "--force", "source-a", "source-b"], cwd=root,
+                            env={**os.environ, "DELAY": "120"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    build = psutil.Process(proc.pid)
+    try:
+        deadline = time.monotonic() + 120
+        # wait until both kernels run: the build, forkserver, 2 workers, 2 kernels at least
+        while time.monotonic() < deadline:
+            family = build.children(recursive=True)
+            if sum("ipykernel" in " ".join(_cmdline(p)) for p in family) >= 2:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the kernels never started")
+        family = build.children(recursive=True)
+    finally:
+        proc.send_signal(signal.SIGKILL)  # the build alone, as the OOM killer would
+        proc.wait()
+    _, alive = psutil.wait_procs(family, timeout=15)
+    left = [(p.pid, _cmdline(p)) for p in alive]
+    for p in alive:  # a failing run must not leave them either
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    assert left == []
+
+
+def _cmdline(p) -> list[str]:
+    try:
+        return p.cmdline()
+    except Exception:
+        return []
+
+
+# --- the other Low cases ---------------------------------------------------------------------
+
+
+def test_a_cell_printing_too_much_is_cut_with_a_note(tmp_path, monkeypatch,
+                                                     stable_code):  # noqa: F811
+    """Item 4 / Low: a notebook printing 100 MB published a 100 MB HTML page. The cap
+    (5 million characters a cell) is lowered here so the test prints 50,000, not 100 MB."""
+    from analysis.reports import task as task_mod
+
+    monkeypatch.setattr(task_mod, "MAX_CELL_OUTPUT", 10_000)
+    root = make_project(tmp_path)
+    write_notebook(root / "notebooks" / "tiny.ipynb",
+                   extra_cells=['print("x" * 50_000)', 'print("after")'])
+    (root / "reports.yaml").write_text((root / "reports.yaml").read_text().replace(
+        "formats: [ipynb]", "formats: [ipynb, html]"))
+    summary, _ = run(root, "source-a")
+    assert summary.built == ["source-a"]
+    import nbformat
+
+    nb = nbformat.read(root / "reports/source-a/source-a.ipynb", 4)
+    [big] = [c for c in nb.cells if "50_000" in c.source]
+    texts = [o.text for o in big.outputs]
+    assert len(texts[0]) == 10_000  # cut at the cap
+    assert "Output cut here" in texts[1] and "0.1 million characters" in texts[1]
+    page = (root / "reports/source-a/source-a.html").read_text()
+    assert "Output cut here" in page and "x" * 10_001 not in page
+    assert any("after" in o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_formula_of_990_unary_minus_signs_is_a_located_error(tmp_path):
+    """Low: a formula of 990 unary minus signs raised RecursionError."""
+    text = SOURCE.format(title="T", notes="[]", value="90", qualifier="about") + (
+        "derived:\n  - id: negated\n    description: many minus signs\n    unit: km2\n"
+        f"    formula: {'-' * 990}area\n")
+    path = _source(tmp_path, text=text)
+    _assert_located_error(invoke("figures", path), path, "figure 'negated'",
+                          "nested more than 50 levels")
+
+
+def test_an_article_number_of_5000_digits_is_skipped(tmp_path):
+    """Low: `ValueError: Exceeds the limit (4300 digits)` in extract and check --against."""
+    article = tmp_path / "article.txt"
+    article.write_text(f"The army sent {'9' * 5000} troops and 1,200 tanks.\n", encoding="utf-8")
+    result = invoke("extract", article)
+    assert result.exit_code == 0, result.output
+    assert "1200" in result.output and "9" * 50 not in result.output
+    checked = invoke("check", _source(tmp_path), "--against", article)
+    assert checked.exit_code == 1 and "Traceback" not in checked.output
+    assert "1,200" in checked.output
+
+
+def test_extract_to_an_unwritable_place_is_a_clear_error(tmp_path):
+    """Low: `extract ... -o /proc/version --force` gave a traceback."""
+    article = tmp_path / "article.txt"
+    article.write_text("The army sent 1,200 tanks.\n", encoding="utf-8")
+    result = invoke("extract", article, "-o", "/proc/version", "--force")
+    _assert_located_error(result, "/proc/version", "nothing was written")
+
+
+def test_unwritable_reports_folder_is_a_clear_error(tmp_path, monkeypatch):
+    """Low: a read-only `reports/` gave an OSError traceback (shown here with a reports
+    folder that cannot be made, as tests run as root, who may write anywhere else)."""
+    root = make_project(tmp_path)
+    (root / "reports").write_text("a file where the folder should be")
+    monkeypatch.chdir(root)
+    result = invoke("build", "source-a")
+    _assert_located_error(result, root / "reports", "cannot write the reports",
+                          "--reports-dir", code=2)
+
+
+def test_a_scheduler_that_is_not_an_address_is_a_usage_error(tmp_path, monkeypatch):
+    """Low: `--scheduler 'not a url'` gave a ValueError traceback."""
+    pytest.importorskip("distributed")
+    root = make_project(tmp_path)
+    monkeypatch.chdir(root)
+    result = invoke("build", "source-a", "--scheduler", "not a url")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "cannot reach the Dask scheduler at not a url" in result.output

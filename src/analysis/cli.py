@@ -112,15 +112,20 @@ def check(sources, policy, readings, strict, as_json, against, quantities):
             report.append({"source": path, "error": str(exc)})
             continue
         bad = [f for f in findings if not f.ok]
-        inconsistent |= bool(bad)
+        warned = [(r.id, w) for r in figures.values() for w in r.warnings]
+        inconsistent |= bool(bad) or bool(warned)  # --strict fails on either
         failed |= bool(missing)
         report.append({"source": path, "findings": [f.to_json() for f in findings],
+                       "warnings": [{"id": fid, "warning": w} for fid, w in warned],
                        **({"missing": [m.to_json() for m in missing]} if against else {})})
         if as_json:
             continue
-        mark = "!" if bad or missing else "ok"
+        mark = "!" if bad or missing or warned else "ok"
         click.echo(f"{mark} {path}: {len(source.figures)} figures, {len(source.derived)} derived, "
-                   f"{len(findings)} audit findings, {len(bad)} inconsistent")
+                   f"{len(findings)} audit findings, {len(bad)} inconsistent"
+                   + (f", {len(warned)} warnings" if warned else ""))
+        for fid, w in warned:
+            click.echo(f"   {'WARNING':<25} {fid}: {w}")
         for f in findings:
             click.echo(f"   {f.verdict.upper():<25} {f.id}: {f.stated}")
             if f.kind == "conversion":  # in a reporter's words: what, what it should be, how far
@@ -167,6 +172,9 @@ def figures(source, policy, readings, as_json):
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return
     click.echo(text_table(table_rows(result), ["id", "value", "bounds", "wording"]))
+    for r in result.values():
+        for w in r.warnings:
+            click.echo(f"WARNING {r.id}: {w}")
 
 
 @cli.command("claims")
@@ -250,14 +258,20 @@ def build_command(names, formats, params, with_code, force, jobs, scheduler, tim
     from analysis.reports.progress import make_reporter
     from analysis.reports.reportlist import DEFAULT_GRID_LIMIT, parse_formats, parse_overrides
 
-    summary = build(
-        find_root(), names,
-        formats=parse_formats(formats) if formats else None,
-        overrides=parse_overrides(params), with_code=with_code, force=force, jobs=jobs,
-        scheduler=scheduler, timeout=timeout or None, lock_timeout=lock_timeout,
-        reports_dir=reports_dir, reporter=make_reporter(quiet),
-        grid_limit=None if yes else (grid_limit or DEFAULT_GRID_LIMIT),
-    )
+    try:
+        summary = build(
+            find_root(), names,
+            formats=parse_formats(formats) if formats else None,
+            overrides=parse_overrides(params), with_code=with_code, force=force, jobs=jobs,
+            scheduler=scheduler, timeout=timeout or None, lock_timeout=lock_timeout,
+            reports_dir=reports_dir, reporter=make_reporter(quiet),
+            grid_limit=None if yes else (grid_limit or DEFAULT_GRID_LIMIT),
+        )
+    except OSError as exc:  # a read-only or missing reports folder, a full disk
+        where = exc.filename or reports_dir or "reports/"
+        raise UsageError(f"cannot write the reports: {where}: {exc.strerror or exc}; the "
+                         "last good reports are unchanged. Check that the folder exists and "
+                         "can be written, or choose another with --reports-dir") from None
     sys.exit(summary.exit_code)
 
 

@@ -53,6 +53,7 @@ COMPARISONS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
                ast.GtE: operator.ge, ast.Eq: operator.eq}
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 MAX_FORMULA_CHARS = 1000
+MAX_FORMULA_DEPTH = 50
 _MAX_CORNER_INPUTS = 10  # 2**10 corners; past that interval arithmetic gives the bounds
 _MAX_GRID = 3**7
 
@@ -82,8 +83,22 @@ def parse_formula(text: str, *, allow_compare: bool = False) -> ast.Expression:
         raise FormulaError(text, f"is not a formula ({exc.msg})") from None
     except (RecursionError, MemoryError):
         raise FormulaError(text, "is nested too deeply") from None
+    if _depth(tree.body) > MAX_FORMULA_DEPTH:
+        # every walk over the formula recurses; Python stops at about 1,000 levels
+        raise FormulaError(text, f"is nested more than {MAX_FORMULA_DEPTH} levels deep; "
+                           "split it into derived figures that build on each other")
     _vet(tree.body, text, allow_compare=allow_compare, top=True)
     return tree
+
+
+def _depth(tree: ast.AST) -> int:
+    """How deep the tree nests, without recursion (the tree may be 1,000 levels deep)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _vet(node, text, *, allow_compare, top=False, const_ok=False):
@@ -295,6 +310,7 @@ class Result:
             "low": conv(self.low), "high": conv(self.high), "unit": self.unit,
             "formula": self.formula, "inputs": list(self.inputs), "qualifier": self.qualifier,
             "width_from": self.width_from, "width_from_uncapped": self.width_from_uncapped,
+            "warnings": list(self.warnings),
         }
 
 
@@ -352,6 +368,7 @@ class _Leaf:
     digits: int | None = None
     capped_by: str | None = None  # the at_most figure that lowered `high`
     uncapped_high: object = None  # the upper bound before an at_most cap, when one applied
+    warnings: list = field(default_factory=list)
 
 
 def _resolve_leaf(fig: Figure, policy: str, reading_name: str | None) -> _Leaf:
@@ -444,6 +461,9 @@ def _apply_caps(source: Source, leaves: dict[str, _Leaf]) -> None:
             if cap.high < leaf.high:
                 leaf.capped_by, leaf.uncapped_high = f.at_most, leaf.high
                 leaf.high = max(cap.high, leaf.value)
+            if leaf.value > cap.high:
+                leaf.warnings.append(f"its stated value is above the most '{f.at_most}' can "
+                                     "be (at_most), so the two figures disagree")
 
 
 def _stated_result(leaf: _Leaf) -> Result:
@@ -459,7 +479,8 @@ def _stated_result(leaf: _Leaf) -> Result:
                   description=f.description, qualifier=leaf.qualifier,
                   attributed_to=f.attributed_to, date=f.date, reading=leaf.reading,
                   note=leaf.note, figure_kind=f.kind, digits=leaf.digits, noun=f.noun,
-                  capped={"high": leaf.capped_by} if leaf.capped_by else {})
+                  capped={"high": leaf.capped_by} if leaf.capped_by else {},
+                  warnings=list(leaf.warnings))
 
 
 def _in_file(source: Source, d, exc: FormulaError) -> SourceError:

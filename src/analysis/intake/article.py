@@ -311,7 +311,11 @@ def write_atomic(path: str | Path, text: str, *, force: bool = False) -> None:
         # a mistyped folder would otherwise hold a draft that nobody reviews
         raise IntakeError(str(path), f"the folder {folder} does not exist; nothing was written",
                           "create it first, or check the -o path")
-    atomic_write(Path(path), text.encode("utf-8"))
+    try:
+        atomic_write(Path(path), text.encode("utf-8"))
+    except OSError as exc:  # /proc, a read-only disk, a full disk: nothing was written
+        raise IntakeError(str(path), f"cannot write here ({exc.strerror}); nothing was written",
+                          "choose a file in a folder you can write to") from None
 
 
 # --- what a source file leaves out ---------------------------------------------------

@@ -657,6 +657,8 @@ def _quantity_at(text: str, m: re.Match, allow_bare: bool) -> _Quantity | None:
     """The quantity whose number the match m found, with its unit and qualifier."""
     start, end = m.span()
     if m.group("digits"):
+        if len(m.group("digits")) > 40:
+            return None  # no figure has 40 digits (and Python refuses ints past 4,300)
         value = _parse_digits(m.group("digits"))
         if re.match(r"(?:st|nd|rd|th)\b", text[end:end + 3]):  # 3rd: an ordinal
             return None

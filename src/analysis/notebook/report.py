@@ -39,11 +39,12 @@ from analysis.notebook.present import (
 
 AREA_UNITS = {"km2": "km²", "mi2": "mi²"}
 _AREAS = frozenset(AREA_UNITS.values())
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$:])")
 
 
 def md(text) -> str:
-    """Plain text made safe for Markdown: HTML escaped, Markdown markup neutralised."""
+    """Plain text made safe for Markdown: HTML escaped, Markdown markup neutralised,
+    `$` never math, and a bare address (https\\://...) never a link."""
     return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
 
 
@@ -265,14 +266,24 @@ class Report:
         return [f for f in self.findings if not f.ok]
 
     def audit_summary(self) -> str:
-        """One Markdown line: how many checks are consistent, and which are not."""
+        """One Markdown line: how many checks are consistent, and which are not; then any
+        figure whose bounds or value come with a warning (see `warnings`)."""
         bad = self.inconsistent
         text = f"**{len(self.findings) - len(bad)} of {len(self.findings)} checks are consistent.**"
         if bad:
             text += " Inconsistent: " + ", ".join(md(f.description) for f in bad) + "."
             # a wrong conversion in a reporter's words: printed, should be, how far off
             text += "".join(f" {md(f.message)}" for f in bad if f.kind == "conversion")
-        return text
+        return text + self.warnings()
+
+    def warnings(self) -> str:
+        """Markdown: each figure's warnings (a value beyond what is possible, bounds that
+        could not be made exact), or nothing when there are none."""
+        lines = [f"- **{md(r.description)}**: {md(w)}" for r in self.figures.values()
+                 for w in r.warnings]
+        if not lines:
+            return ""
+        return "\n\n**Warnings** (figures to read with care):\n\n" + "\n".join(lines)
 
     def policy_table(self) -> pd.DataFrame:
         family_text = {

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -142,6 +143,12 @@ def read_manifest(reports_dir: Path) -> tuple[dict, str | None]:
     """
     path = Path(reports_dir) / MANIFEST
     empty = {"version": MANIFEST_VERSION, "reports": {}}
+    if path.is_dir() and not path.is_symlink():
+        # it cannot be read or replaced: move it aside, so the build can write a new one
+        aside = path.with_name(f"{MANIFEST}.folder-{secrets.token_hex(4)}")
+        os.rename(path, aside)
+        return empty, (f"{path} was a folder, moved to {aside.name}; "
+                       "rebuilding every report")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -155,23 +162,62 @@ def read_manifest(reports_dir: Path) -> tuple[dict, str | None]:
     ):
         return empty, f"{path} has an unknown layout; rebuilding every report"
     bad = [k for k, v in data["reports"].items() if not _valid_entry(v)]
+    bad = [str(k) for k in bad]
     for k in bad:
         del data["reports"][k]
     problem = f"{path}: dropped corrupt entries {', '.join(bad)}" if bad else None
     return data, problem
 
 
-_ENTRY_TYPES = {"files": dict, "hashes": dict, "parameters": dict, "inputs": dict,
-                "failure": dict, "key": str, "built": str, "status": str, "title": str,
-                "summary": str,
-                "duration": (int, float)}
+_PLAIN_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a file in the report's folder
+_FAILED_FILE = re.compile(re.escape(FAILED) + r"/[A-Za-z0-9][A-Za-z0-9._-]*\.ipynb")
+
+
+def _str_map(value, *, keys=None, values=str) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and (keys is None or keys.fullmatch(k))
+        and (v is None if values is None else isinstance(v, values))
+        for k, v in value.items())
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _valid_failure(failure) -> bool:
+    if failure is None:
+        return True
+    if not isinstance(failure, dict):
+        return False
+    notebook = failure.get("failed_notebook")
+    return (isinstance(failure.get("error", ""), str)
+            and (notebook is None or isinstance(notebook, str) and _FAILED_FILE.fullmatch(notebook))
+            and (failure.get("built") is None or isinstance(failure["built"], str))
+            and (failure.get("duration") is None or _number(failure["duration"])))
 
 
 def _valid_entry(entry) -> bool:
-    """A manifest entry whose fields have the types the build and the index rely on."""
+    """A manifest entry whose every field has the shape the build, `status` and the index
+    rely on: a hand-edited or corrupt entry is dropped (and its report rebuilt) rather
+    than failing every build."""
     if not isinstance(entry, dict):
         return False
-    return all(entry.get(k) is None or isinstance(entry[k], t) for k, t in _ENTRY_TYPES.items())
+    checks = {
+        "files": lambda v: _str_map(v) and all(_PLAIN_FILE.fullmatch(f) for f in v.values()),
+        "hashes": lambda v: _str_map(v, keys=_PLAIN_FILE) and all(
+            re.fullmatch(r"[0-9a-f]{64}", h) for h in v.values()),
+        "inputs": lambda v: _str_map(v),
+        "env": lambda v: isinstance(v, dict) and all(
+            isinstance(k, str) and (x is None or isinstance(x, str)) for k, x in v.items()),
+        "parameters": lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v),
+        "formats": lambda v: isinstance(v, list) and all(isinstance(f, str) for f in v),
+        "failure": _valid_failure,
+        "duration": _number,
+        "with_code": lambda v: isinstance(v, bool),
+        **{k: lambda v: isinstance(v, str) for k in
+           ("key", "built", "status", "title", "code", "name", "notebook", "summary")},
+    }
+    return all(entry.get(k) is None or check(entry[k]) for k, check in checks.items())
 
 
 def write_manifest(reports_dir: Path, manifest: dict) -> None:

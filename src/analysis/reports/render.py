@@ -56,8 +56,10 @@ LUA_FILTER = TEMPLATES / "typst" / "raw-html.lua"
 HIDDEN_TAGS = frozenset({"parameters", "injected-parameters"})
 PAPERS = frozenset({"a4", "us-letter"})
 # gfm is closest to Jupyter's markdown; raw_attribute carries our ```{=html} output
-# blocks (the Lua filter drops any other raw format); no YAML block may set metadata.
-PANDOC_FORMAT = "gfm+raw_attribute-yaml_metadata_block"
+# blocks (the Lua filter drops any other raw format); no YAML block may set metadata;
+# no $...$ becomes math (the HTML page shows dollars as typed, and a price is no formula).
+PANDOC_FORMAT = ("gfm+raw_attribute-yaml_metadata_block-tex_math_dollars-tex_math_gfm"
+                 "-emoji")
 
 
 # --------------------------------------------------------------------------- metadata

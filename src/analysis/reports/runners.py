@@ -6,7 +6,9 @@ process that runs `analysis build` publishes them.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 
 from analysis.errors import UsageError
 from analysis.reports.reportlist import skip_slow_imports
@@ -15,10 +17,14 @@ from analysis.reports.task import TaskResult, run_task
 SCHEDULER_CONNECT_TIMEOUT = 30  # seconds to reach a Dask scheduler before giving up
 
 
-def _warm_worker() -> None:
+def _warm_worker(build_pid: int | None = None) -> None:
     """Pool initializer: pay the imports once per worker, all workers at once: the
     worker's own (papermill, the renderers) while its kernel template imports the
-    report stack (reports.warm)."""
+    report stack (reports.warm); and leave (with the kernels this worker started) as
+    soon as the build that made it is gone."""
+    if build_pid is not None:
+        threading.Thread(target=_exit_with, args=(build_pid,), daemon=True,
+                         name="exit-with-build").start()
     from analysis.reports import warm
 
     warm.start()
@@ -30,6 +36,26 @@ def _warm_worker() -> None:
         from analysis.reports import render  # noqa: F401
     except ImportError:
         pass
+
+
+def _exit_with(build_pid: int) -> None:
+    # A SIGKILLed build cannot stop its pool: the workers are children of the forkserver,
+    # and their kernels live in sessions of their own, so both would wait for minutes.
+    import psutil
+
+    while True:
+        time.sleep(0.5)
+        try:
+            if psutil.Process(build_pid).status() != psutil.STATUS_ZOMBIE:
+                continue
+        except psutil.Error:
+            pass
+        for child in psutil.Process().children(recursive=True):
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
+        os._exit(1)
 
 
 def run_serial(tasks, on_cell, on_start):
@@ -55,7 +81,7 @@ def run_pool(tasks, jobs, on_cell, on_start):
         pump.start()
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
-                                 initializer=_warm_worker) as pool:
+                                 initializer=_warm_worker, initargs=(os.getpid(),)) as pool:
             futures = {}
             for task in tasks:
                 futures[pool.submit(run_task, task, queue)] = task
@@ -94,8 +120,8 @@ def run_dask(tasks, scheduler, on_start):
         ) from exc
     try:
         client = Client(scheduler, timeout=SCHEDULER_CONNECT_TIMEOUT)
-    except (OSError, TimeoutError) as exc:
-        raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+    except (OSError, TimeoutError, ValueError) as exc:  # ValueError: not an address
+        raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     with client:
         from analysis.reports import warm
 

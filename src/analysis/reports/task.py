@@ -45,6 +45,7 @@ KERNEL = "python3"
 FIGURES_PARAMETER = "figures_out"
 FIGURES_FILE = "figures.json"  # written by the notebook, in the task's temp root
 MAX_SUMMARY = 400  # characters of a report's one-line summary kept for the index
+MAX_CELL_OUTPUT = 5_000_000  # characters of output one cell may publish
 DEFAULT_TIMEOUT = 600.0  # seconds per cell; a cell that runs 10 minutes is stuck
 # Our papermill engine (analysis.reports.engine), found by papermill through its
 # `papermill.engine` entry point. Never import that module before papermill: papermill
@@ -214,6 +215,7 @@ def _run_in(root: Path, task: Task, emit) -> TaskResult:
             title = _title(task, source)
         if isinstance(data, dict) and isinstance(data.get("summary"), str):
             summary = " ".join(data["summary"].split())[:MAX_SUMMARY]
+    _bound_outputs(nb)
     nb.metadata["analysis"] = {
         "title": title,
         "source": source,
@@ -242,6 +244,44 @@ def _run_in(root: Path, task: Task, emit) -> TaskResult:
     ) + "\n").encode("utf-8")
     return TaskResult(task.name, task.key, True, artifacts=artifacts, title=title,
                       summary=summary, notes=notes)
+
+
+def _output_size(output) -> int:
+    if output.get("output_type") == "stream":
+        return len(_joined(output.get("text")))
+    return sum(len(_joined(v)) for v in (output.get("data") or {}).values()) + sum(
+        len(_joined(line)) for line in output.get("traceback") or [])
+
+
+def _joined(value) -> str:
+    return "".join(map(str, value)) if isinstance(value, list) else str(value or "")
+
+
+def _bound_outputs(nb) -> None:
+    """Cut each cell's outputs at MAX_CELL_OUTPUT characters, with a note the reader sees:
+    a cell that prints 100 MB must not publish a 100 MB page (in any format)."""
+    import nbformat
+
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        kept, used = [], 0
+        for output in cell.get("outputs", []):
+            size = _output_size(output)
+            if used + size <= MAX_CELL_OUTPUT:
+                kept.append(output)
+                used += size
+                continue
+            total = used + size + sum(_output_size(o) for o in
+                                      cell.outputs[len(kept) + 1:])
+            if output.get("output_type") == "stream":
+                output["text"] = _joined(output.get("text"))[: MAX_CELL_OUTPUT - used]
+                kept.append(output)
+            kept.append(nbformat.v4.new_output("stream", name="stdout", text=(
+                f"\n[Output cut here: this cell's output is {total / 1e6:,.1f} million "
+                f"characters; a report shows at most {MAX_CELL_OUTPUT / 1e6:g} million.]\n")))
+            break
+        cell.outputs = kept
 
 
 def _tail(path: Path, lines: int = 3) -> str:

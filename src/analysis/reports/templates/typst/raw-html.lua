@@ -11,6 +11,10 @@
 -- 5. A chart becomes a Typst figure with its alt text (pandoc's writer drops alt); the alt
 --    text enters Typst only as an escaped string literal, its caption as pandoc's Typst.
 -- 6. A short table is kept on one page: wrapped in an unbreakable block.
+-- 7. A link to an anchor the document does not have becomes its text: Typst fails the whole
+--    report on a label that does not exist.
+-- 8. A run of more than 40 characters without a space gets an invisible break point every
+--    20, so a long word or address wraps instead of pushing a table off the page.
 
 local function is_html(format)
   return format == "html" or format == "html5"
@@ -119,4 +123,35 @@ keep_own_images.Table = function(tbl)
   return tbl
 end
 
-return {parse_html, keep_own_images}
+local ZWSP = "\u{200B}"
+local LONG, EVERY = 40, 20
+
+keep_own_images.Str = function(el)
+  local length = utf8.len(el.text)
+  if not length or length <= LONG then return nil end
+  local out, n = {}, 0
+  for _, code in utf8.codes(el.text) do
+    out[#out + 1] = utf8.char(code)
+    n = n + 1
+    if n % EVERY == 0 and n < length then out[#out + 1] = ZWSP end
+  end
+  el.text = table.concat(out)
+  return el
+end
+
+local function drop_dangling_links(doc)
+  local ids = {}
+  local function note(el)
+    if el.identifier and el.identifier ~= "" then ids[el.identifier] = true end
+  end
+  doc:walk({Header = note, Div = note, Span = note, Figure = note, Table = note,
+            CodeBlock = note, Image = note, Link = note})
+  return doc:walk({
+    Link = function(el)
+      local anchor = el.target:match("^#(.*)$")
+      if anchor and not ids[anchor] then return el.content end
+    end,
+  })
+end
+
+return {parse_html, keep_own_images, {Pandoc = drop_dangling_links}}
