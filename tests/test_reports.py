@@ -278,7 +278,8 @@ def test_figures_json_is_the_contract_with_the_engine_values(built_project):
     for fid in ("held_area", "share_held", "nk_share_of_reinforcements", "months_elapsed"):
         assert by_id[fid] == engine[fid].to_json()
         assert set(by_id[fid]) == {"id", "kind", "value", "low", "high", "unit", "formula",
-                                   "inputs", "qualifier", "width_from", "width_from_uncapped"}
+                                   "inputs", "qualifier", "width_from", "width_from_uncapped",
+                                   "warnings"}
     assert by_id["share_held"]["value"] == pytest.approx(0.09)  # 90 / 1000
     assert by_id["captured_area"]["high"] is None  # "over 1,000": no upper bound
 
