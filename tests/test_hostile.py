@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import http.server
 import io
+import json
+import re
 import threading
 import time
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from pypdf import PdfReader
 from test_build import make_project, run, stable_code, write_notebook  # noqa: F401
@@ -241,7 +245,7 @@ def test_plain_and_scientific_numbers_still_read(tmp_path, value, expected):
     path = _source(tmp_path, value=value, qualifier="null")
     result = invoke("figures", path, "--json")
     assert result.exit_code == 0, result.output
-    import json
+
 
     assert json.loads(result.stdout)[0]["value"] == expected
 
@@ -280,7 +284,7 @@ def test_odd_figure_ids_are_refused(tmp_path, fid):
 
 def test_about_zero_has_no_negative_bound(tmp_path):
     """Low: `value: 0` with `qualifier: about` gave a negative area bound."""
-    import json
+
 
     result = invoke("figures", _source(tmp_path, value="0"), "--json")
     assert result.exit_code == 0, result.output
@@ -307,7 +311,7 @@ derived:
 def test_a_divisor_that_can_be_zero_makes_the_figure_unbounded(tmp_path):
     """Case 4: 1 / (x - y) with x about 100 and y = 99 showed finite bounds; the gap runs
     from -4 to 6 (about 100 is 95 to 105), so 1 / gap is unbounded on both sides."""
-    import json
+
 
     path = _source(tmp_path, text=DERIVED)
     result = invoke("figures", path, "--json")
@@ -335,7 +339,7 @@ def _sixteen_inputs(tmp_path, formula):
 def test_sixteen_inputs_to_one_formula_answer_at_once(tmp_path):
     """Case 9: 16 inputs to one formula (65,536 corners) took 149 s for `figures`. A sum
     uses each input once, so interval arithmetic gives its exact range."""
-    import json
+
 
     path = _sixteen_inputs(tmp_path, " + ".join(f"x{i}" for i in range(16)))
     start = time.monotonic()
@@ -445,7 +449,7 @@ derived:
 def test_a_warning_shows_in_figures_json_check_strict_and_the_report(tmp_path):
     """Case 5: a share computed as 1,200/1,000 showed "120.0%, exact" with no warning
     anywhere, and `check --strict` exited 0."""
-    import json
+
 
     path = _source(tmp_path, text=SHARE)
     text = invoke("figures", path)
@@ -498,7 +502,7 @@ def test_a_bad_manifest_entry_is_dropped_and_its_report_rebuilt(tmp_path, monkey
                                                                  stable_code):  # noqa: F811
     """Case 7: "files": {"html": 5} gave an AttributeError on every build;
     failure.failed_notebook: 5 tracebacks in `status` and `build`."""
-    import json
+
 
     from analysis.reports.publish import read_manifest
 
@@ -687,7 +691,8 @@ def test_formula_of_990_unary_minus_signs_is_a_located_error(tmp_path):
 def test_an_article_number_of_5000_digits_is_skipped(tmp_path):
     """Low: `ValueError: Exceeds the limit (4300 digits)` in extract and check --against."""
     article = tmp_path / "article.txt"
-    article.write_text(f"The army sent {'9' * 5000} troops and 1,200 tanks.\n", encoding="utf-8")
+    article.write_text(f"The army sent {'9' * 5000} troops, {'1,000' * 20} guns and 1,200 "
+                       "tanks.\n", encoding="utf-8")
     result = invoke("extract", article)
     assert result.exit_code == 0, result.output
     assert "1200" in result.output and "9" * 50 not in result.output
@@ -723,3 +728,84 @@ def test_a_scheduler_that_is_not_an_address_is_a_usage_error(tmp_path, monkeypat
     result = invoke("build", "source-a", "--scheduler", "not a url")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "cannot reach the Dask scheduler at not a url" in result.output
+
+
+# --- 10. fuzz: any source file or formula gives an answer or a located error -----------------
+
+
+_FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
+                 suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                        HealthCheck.too_slow])
+
+_SCALARS = st.one_of(
+    st.sampled_from(["90", "1,000", "2,5", "1:30", "0x1F", "1e999999999", '"1e-400"', "-5",
+                     ".inf", ".nan", "~", "[]", "{}", "[a, b]", "*a", "&a 1", "? [a]\n  : 1",
+                     '"\\ud800"', "!!python/object:os.system ls", "'$x^2$'", "9" * 500,
+                     "2025-06-31", "yes", "null", "|\n    two\n    lines", "'<script>'"]),
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=30).map(
+        lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'),
+    st.integers(min_value=-10**40, max_value=10**40).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
+
+_FIELDS = ["title", "notes", "value", "unit", "qualifier", "id", "description",
+           "attributed_to", "low", "high", "at_most", "printed", "date", "kind"]
+
+
+@_FUZZ
+@given(field=st.sampled_from(_FIELDS), value=_SCALARS)
+def test_fuzz_a_source_field_never_gives_a_traceback(tmp_path_factory, field, value):
+    text = SOURCE.format(title="A title", notes="[]", value="90", qualifier="about")
+    if f"    {field}:" in text or f"  {field}:" in text:
+        text = re.sub(rf"^(\s+){field}: .*$", lambda m: f"{m.group(1)}{field}: {value}",
+                      text, count=1, flags=re.M)
+    else:
+        text += f"    {field}: {value}\n"
+    _assert_answers(tmp_path_factory.mktemp("fuzz") / "s.yaml", text)
+
+
+@_FUZZ
+@given(text=st.text(max_size=300))
+def test_fuzz_any_text_as_a_source_file(tmp_path_factory, text):
+    _assert_answers(tmp_path_factory.mktemp("fuzz") / "s.yaml", text)
+
+
+_ATOMS = st.sampled_from(["area", "base", "nothing", "1", "0", "2.5", "1e308", "-1",
+                          'quantity(1, "km2")', 'quantity(1, "parsec")', "__import__",
+                          "area.real", "'text'", "days_between(area, base)", "min(area)",
+                          "max(area, base)", "[area]", "lambda: 1", "area ** 2"])
+_FORMULAS = st.recursive(
+    _ATOMS,
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "//", "<", " and "]),
+                  inner).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+        inner.map(lambda f: f"({f})"),
+        inner.map(lambda f: f"-{f}"),
+        st.tuples(st.sampled_from(["min", "max", "abs", "eval"]), inner,
+                  inner).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+    ),
+    max_leaves=12,
+)
+
+
+@_FUZZ
+@given(formula=st.one_of(_FORMULAS, st.text(max_size=60)))
+def test_fuzz_a_formula_never_gives_a_traceback(tmp_path_factory, formula):
+    text = DERIVED.replace('quantity(1, "km2") / (area - base)',
+                           json.dumps(formula, ensure_ascii=False))
+    _assert_answers(tmp_path_factory.mktemp("fuzz") / "s.yaml", text)
+
+
+def _assert_answers(path, text):
+    """`check` and `figures` answer (exit 0), or exit 1/2 with a message naming the file;
+    never a traceback, never a hang."""
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    for command in ("check", "figures"):
+        start = time.monotonic()
+        result = invoke(command, path)
+        assert time.monotonic() - start < HANG, (command, text)
+        assert result.exit_code in (0, 1, 2), (command, text, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            command, text, repr(result.exception))
+        if result.exit_code:
+            assert str(path) in result.output, (command, text, result.output)
