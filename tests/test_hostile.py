@@ -809,3 +809,18 @@ def _assert_answers(path, text):
             command, text, repr(result.exception))
         if result.exit_code:
             assert str(path) in result.output, (command, text, result.output)
+
+
+def test_the_report_list_and_parameters_refuse_aliases(tmp_path):
+    """Case 2: an alias bomb in a reports.yaml parameter (or a -p value) hung `build`."""
+    from analysis.errors import ReportListError, UsageError
+    from analysis.reports.reportlist import load_report_list, parse_overrides
+
+    root = make_project(tmp_path)
+    text = (root / "reports.yaml").read_text().replace(
+        'scale: 2,', f"scale: 2, notes: {_bomb_notes()},")
+    (root / "reports.yaml").write_text(text)
+    with pytest.raises(ReportListError, match="alias"):
+        load_report_list(root)
+    with pytest.raises(UsageError, match="alias"):
+        parse_overrides([f"notes={_bomb_notes()}"])
