@@ -188,6 +188,15 @@ def test_mi2_report_shows_areas_in_square_miles_first(built_project):
     assert "in square miles" not in page  # one report, one notebook: only the unit differs
 
 
+def test_every_built_page_has_one_title_heading(built_project):
+    # One <h1> a page (the report's title): a notebook's own "# heading" would make two.
+    root, _ = built_project
+    pages = sorted((root / "reports").glob("*/*.html"))
+    assert pages
+    for page in pages:
+        assert page.read_text(encoding="utf-8").count("<h1") == 1, page.name
+
+
 @pytest.mark.parametrize("name", ["kursk-km2", "kursk-mi2"])
 def test_the_page_opens_with_the_finding(built_project, name):
     root, _ = built_project

@@ -189,6 +189,16 @@ class Story:
             out += [reversal_text(r, t.quantity.description) for r in t.reversals]
         return out
 
+    def summary(self) -> str:
+        """One line for the index: the first conflict or reversal, else that there is none."""
+        findings = self.findings()
+        if findings:
+            return findings[0]
+        n = sum(len(t.claims) for t in self.timelines.values())
+        return (f"{n} figures for {len(self.timelines)} quantities from "
+                f"{len(self.sources)} source(s): no two contradict each other, and none moved "
+                "against its expected direction.")
+
     def table(self, key: str) -> pd.DataFrame:
         """Who said what when; the article column only when the story has several."""
         t = self.timelines[key]
@@ -220,7 +230,7 @@ class Story:
         claims = self.used or [c for t in self.timelines.values() for c in t.claims]
         # the engine's own JSON of each figure (the contract), renamed so ids stay unique
         figures = [{**c.result.to_json(), "id": c.ref} for c in claims]
-        payload = {"parameters": parameters, "figures": figures}
+        payload = {"parameters": parameters, "figures": figures, "summary": self.summary()}
         Path(path).write_text(json.dumps(payload, indent=2, ensure_ascii=False),
                               encoding="utf-8")
 
