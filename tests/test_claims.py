@@ -221,3 +221,18 @@ def test_dates_in_the_story_are_what_the_files_say(story):
     # the monitor's survey is a fortnight; the summer claim a single day
     june = story["marrow.ground_held"].claims[2]
     assert (june.date_low, june.date_high) == (dt.date(2025, 6, 1), dt.date(2025, 6, 15))
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("quantities:\n  ? [a, b]\n  : 1\n", "line 2: a key must be a plain name"),
+    ("a: &x [1]\nquantities: *x\n", "line 2: uses a YAML alias"),  # refused, as in sources
+])
+def test_a_hostile_quantities_file_is_a_located_error(tmp_path, text, problem):
+    # The quantities file is read by the same limited YAML loader as source files.
+    bad = tmp_path / "quantities.yaml"
+    bad.write_text(text, encoding="utf-8")
+    source = Path(__file__).resolve().parents[1] / "data/sources/kursk-incursion-2025.yaml"
+    result = CliRunner().invoke(cli, ["check", str(source), "--quantities", str(bad)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert f"{bad}, {problem}" in result.output

@@ -22,18 +22,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-import yaml
-
 from analysis.errors import AnalysisError, SourceError
 from analysis.figures.bounds import to_float
 from analysis.figures.derive import Figures, Result, evaluate
 from analysis.figures.source import (
     Figure,
     Source,
-    _DuplicateKey,
-    _Loader,
     _Map,
     load_source,
+    load_yaml,
     read_text,
 )
 from analysis.figures.units import (
@@ -78,16 +75,7 @@ def load_quantities(path: str | Path) -> dict[str, Quantity]:
     """Read and validate a quantities file; SourceError naming file and line on any problem."""
     path = str(path)
     text = read_text(path)
-    try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-    except _DuplicateKey as exc:
-        raise SourceError(path, f"the key '{exc.key}' appears twice in one mapping",
-                          line=exc.line, fix="remove one of them") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SourceError(path, f"is not valid YAML: {getattr(exc, 'problem', None) or exc}",
-                          line=mark.line + 1 if mark else None,
-                          fix="check the indentation and quoting near that line") from None
+    doc = load_yaml(text, path)
     if not isinstance(doc, dict) or set(doc) != {"quantities"} or not isinstance(
             doc["quantities"], list):
         raise _qerror(path, "must hold one section, 'quantities:', a list of entries", doc,

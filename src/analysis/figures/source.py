@@ -680,9 +680,10 @@ def read_text(path: str | Path) -> str:
                           fix="save it as UTF-8, e.g. iconv -f latin1 -t utf-8") from None
 
 
-def parse_source(text: str, path: str = "<text>") -> Source:
-    """Validate a source file's text; see load_source."""
-    ctx = _Ctx(path)
+def load_yaml(text: str, path: str) -> object:
+    """YAML text read with the project's limits (no aliases, bounded depth, plain keys);
+    every problem is a SourceError naming the file and line. Used for source files and the
+    quantities file alike."""
     try:
         doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except _DuplicateKey as exc:
@@ -705,6 +706,13 @@ def parse_source(text: str, path: str = "<text>") -> Source:
         raise SourceError(path, f"is not valid YAML: {problem}",
                           line=mark.line + 1 if mark else None,
                           fix="check the indentation and quoting near that line") from None
+    return doc
+
+
+def parse_source(text: str, path: str = "<text>") -> Source:
+    """Validate a source file's text; see load_source."""
+    ctx = _Ctx(path)
+    doc = load_yaml(text, path)
     if not isinstance(doc, dict):
         raise SourceError(path, "must be a YAML mapping with 'source:' and 'figures:' sections",
                           fix="see docs/data-format.md for a full example")
