@@ -120,6 +120,57 @@ def test_the_stack_is_imported_before_the_first_cell(tmp_path, fresh_server):
     assert summary.failed == []
 
 
+def test_what_a_kernel_imports_to_start_and_run_a_cell_comes_from_the_template(
+        tmp_path, fresh_server):
+    # Lazily imported by ipykernel and IPython (the debugger alone is 0.15 s of CPU):
+    # already in a forked kernel's sys.modules before its first cell, because the
+    # template imported them; in a cold kernel they are imported during start-up.
+    root = make_project(tmp_path)
+    write_notebook(root / "notebooks" / "tiny.ipynb", extra_cells=[
+        "import sys\n"
+        f"missing = set({sorted(warm.KERNEL_MODULES)!r}) - set(sys.modules)\n"
+        "assert not missing, missing"])
+    summary, _ = run(root, "main")
+    assert summary.failed == []
+
+
+def test_the_executed_notebook_is_not_rewritten_after_every_cell(tmp_path, fresh_server):
+    # papermill saves the notebook before and after each cell; a build writes it when the
+    # run starts and when it ends (engine.py), never between cells. The kernel's working
+    # folder is the task's, where the notebook is written.
+    root = make_project(tmp_path)
+    write_notebook(root / "notebooks" / "tiny.ipynb", extra_cells=[
+        "first = open('.executed.ipynb').read()",
+        "print('a cell with output')",
+        "assert open('.executed.ipynb').read() == first, 'saved mid-run'"])
+    summary, _ = run(root, "main")
+    assert summary.failed == []
+
+
+def test_a_ready_kernel_has_no_stale_messages_waiting(fresh_server):
+    # WarmKernelClient's readiness check ends on the kernel's `idle` for its kernel_info
+    # request, so the first IOPub message after it belongs to the first execute request.
+    import asyncio
+
+    km = warm.kernel_manager_class()(kernel_name="python3")
+
+    async def first_parent():
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            msg_id = kc.execute("1 + 1")
+            first = await kc.get_iopub_msg(timeout=30)
+            return msg_id, first["parent_header"].get("msg_id"), first["msg_type"]
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    msg_id, parent, kind = asyncio.run(first_parent())
+    assert (parent, kind) == (msg_id, "status")
+
+
 def test_a_broken_warm_state_fails_every_report_with_the_import_error_once(
         tmp_path, fresh_server):
     root = make_project(tmp_path)
