@@ -95,6 +95,11 @@ def test_cell_that_kills_its_kernel_fails_within_seconds(tmp_path):
     [(name, message)] = summary.failed
     assert "the kernel died in cell 4 `import os; os._exit(1)`" in message
     assert elapsed < 20, elapsed
+    # The notebook is written once, when papermill ends (engine.py), not after each cell;
+    # a run that breaks still leaves the notebook as it stood, with the cells before.
+    executed = nbformat.read(root / "reports/.failed/broken.ipynb", 4)
+    assert executed.cells[3].metadata.papermill["status"] == "completed"
+    assert "os._exit" in executed.cells[4].source
 
 
 def test_cell_that_never_ends_is_stopped_by_the_timeout(tmp_path):
