@@ -155,7 +155,8 @@ def test_html_header_shows_title_source_parameters_and_build_time(page):
 
 
 def test_html_is_one_readable_page_on_phone_and_paper(page):
-    assert '<meta content="width=device-width, initial-scale=1" name="viewport"/>' in page
+    assert {"name": "viewport", "content": "width=device-width, initial-scale=1"} in (
+        _Elements(page).named("meta"))
     assert "max-width" in page and "@media print" in page
     assert "table-scroll" in page and "overflow-x: auto" in page
 

@@ -32,8 +32,10 @@ import bleach
 import nbformat
 import pypandoc
 import typst
-from nbconvert.exporters import Exporter, HTMLExporter
+from nbconvert.exporters import Exporter, HTMLExporter, TemplateExporter
 from nbconvert.filters import strip_ansi
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import Preprocessor
 from pygments.formatters import HtmlFormatter
 from traitlets import Bool, Unicode, default
@@ -259,6 +261,11 @@ class ReportPreprocessor(Preprocessor):
             ):
                 cell.source = source[match.end() :].lstrip("\n")
             return
+
+
+# Validate the notebook once, after all preprocessors, not after each of the dozen (most
+# of them disabled): the same check, a tenth of the cost.
+_OPTIMISTIC = True
 
 
 def _default_preprocessors() -> list:
@@ -496,6 +503,10 @@ class ReportHTMLExporter(HTMLExporter):
     def _exclude_anchor_links_default(self):
         return True
 
+    @default("optimistic_validation")
+    def _optimistic_validation_default(self):
+        return _OPTIMISTIC
+
     @default("default_preprocessors")
     def _default_preprocessors_default(self):
         return _default_preprocessors()
@@ -541,11 +552,26 @@ class ReportHTMLExporter(HTMLExporter):
         }
         resources["report_pygments_css"] = _PYGMENTS_CSS
         try:
-            return super().from_notebook_node(nb, resources, **kw)
+            return self._page(nb, resources, **kw)
         except RenderError:
             raise
         except Exception as exc:
             raise RenderError(f"cannot render notebook as HTML: {exc}") from exc
+
+    def _page(self, nb, resources, **kw):
+        """HTMLExporter.from_notebook_node without its last step, which parses the whole
+        page with BeautifulSoup to give alt text to images lacking it and tabindex to
+        JupyterLab's cell classes, then writes it out again. This template has neither
+        (every image gets its alt text in report_svg/report_image), and that pass cost
+        about a third of the page's rendering time."""
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        self.register_filter("highlight_code", self.filters.get(
+            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+        resources = self._init_resources(resources)
+        self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+            notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+        return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
     def _report_preprocessor(self) -> ReportPreprocessor:
         for pre in self._preprocessors:
@@ -681,6 +707,10 @@ class TypstPDFExporter(Exporter):
     @default("file_extension")
     def _file_extension_default(self):
         return ".pdf"
+
+    @default("optimistic_validation")
+    def _optimistic_validation_default(self):
+        return _OPTIMISTIC
 
     @default("default_preprocessors")
     def _default_preprocessors_default(self):
