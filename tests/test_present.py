@@ -292,6 +292,29 @@ def test_chart_scales_to_its_column_and_alt_text_reads_every_value(km2):
     assert caption.startswith("Ground captured and held. ") and "arrow" in caption
 
 
+def test_chart_is_cropped_to_its_ink_as_a_tight_savefig_would(km2):
+    # plots.svg draws once and sets the viewBox to the ink's box plus PAD_IN; the size
+    # must be what matplotlib's own bbox_inches="tight" (two draws) gives the same chart.
+    import io
+
+    import matplotlib.pyplot as plt
+
+    def chart():
+        return plots.range_chart(km2.chart_rows(["captured_area", "held_area"]),
+                                 title="Ground captured and still held, a title long "
+                                       "enough to wrap", labels=["Captured", "Held"])[0]
+
+    box = re.search(r'viewBox="([^"]*)"', plots.svg(chart())).group(1).split()
+    buf = io.StringIO()
+    fig = chart()
+    with plt.rc_context(plots.STYLE):
+        fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=plots.PAD_IN)
+    plt.close(fig)
+    tight = re.search(r'viewBox="([^"]*)"', buf.getvalue()).group(1).split()
+    assert [float(v) for v in box[2:]] == pytest.approx([float(v) for v in tight[2:]],
+                                                        abs=0.01)
+
+
 def test_percent_axis_shows_percent_and_stops_at_100(km2):
     fig, _ = plots.range_chart(km2.chart_rows(["share_lost"]), title="Lost", percent=True)
     ax = fig.axes[0]
