@@ -37,6 +37,7 @@ from analysis.reports.runners import run_dask, run_pool, run_serial
 from analysis.reports.task import DEFAULT_TIMEOUT, FIGURES_FILE, FIGURES_PARAMETER, Task
 
 DEFAULT_LOCK_TIMEOUT = 600.0
+INDEX_EVERY = 2.0  # seconds: how far the index may lag behind the manifest during a build
 LOCK_FILE = ".build.lock"
 
 
@@ -167,6 +168,7 @@ def _build_locked(root, reports_dir, selected, declared_figs, summary, reporter,
         results = run_pool(tasks, jobs, cell_cb, on_start)
 
     kept: dict[str, bytes] = {}  # figures.json of each report built, for the history
+    index_written = time.monotonic()
     try:
         for result in results:
             report, inputs, key = plans[result.name]
@@ -206,7 +208,12 @@ def _build_locked(root, reports_dir, selected, declared_figs, summary, reporter,
             manifest["built"] = pub.now()
             # After the report's folder: the manifest never names files that are not there.
             pub.write_manifest(reports_dir, manifest)
-            pub.write_index(reports_dir, manifest)
+            # The index lists every report, so writing it after each would cost a build of
+            # n reports n² rows; during a build it may lag by INDEX_EVERY seconds, and it
+            # is written once more at the end.
+            if time.monotonic() - index_written >= INDEX_EVERY:
+                pub.write_index(reports_dir, manifest)
+                index_written = time.monotonic()
         if kept:
             _record_history(reports_dir, manifest, kept, summary, reporter, log)
     finally:
