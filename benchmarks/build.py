@@ -63,44 +63,6 @@ def timed(cmd, cwd, env=None) -> float:
     return elapsed
 
 
-def timed_with_peak_memory(cmd, cwd) -> tuple[float, int]:
-    """Wall time and peak resident memory of the command and all its children."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak = 0
-    done = threading.Event()
-
-    def sample():
-        nonlocal peak
-        try:
-            root = psutil.Process(proc.pid)
-        except psutil.NoSuchProcess:
-            return
-        while not done.is_set():
-            total = 0
-            try:
-                procs = [root, *root.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                break
-            for p in procs:
-                try:
-                    total += p.memory_info().rss
-                except psutil.NoSuchProcess:
-                    pass
-            peak = max(peak, total)
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    rc = proc.wait()
-    elapsed = time.perf_counter() - start
-    done.set()
-    thread.join()
-    if rc != 0:
-        raise SystemExit(f"{' '.join(cmd)} exited {rc}")
-    return elapsed, peak
-
-
 def plain_way(project: Path, reports) -> float:
     out = project / "plain"
     out.mkdir()
@@ -162,7 +124,7 @@ def default_list(args) -> None:
         # The best of two runs: this machine may be shared; memory from a third, sampled run.
         b = min(timed([*ANALYSIS, "build", "--jobs", "1", "--force"], project) for _ in "ab")
         c = min(timed([*ANALYSIS, "build", "--force"], project) for _ in "ab")
-        _, peak = timed_with_peak_memory([*ANALYSIS, "build", "--force"], project)
+        _, peak, _ = peak_memory([*ANALYSIS, "build", "--force"], project, every=0.02)
         d = min(timed([*ANALYSIS, "build"], project) for _ in range(3))
         # The same through the library: what the command costs beyond `import analysis.cli`.
         lib = ("import sys; from analysis.reports.build import build, find_root; "
@@ -231,7 +193,7 @@ def grid_project(dest: Path, editions: int = EDITIONS) -> Path:
     return dest
 
 
-def peak_memory(cmd, cwd) -> tuple[float, int, int]:
+def peak_memory(cmd, cwd, every: float = 0.1) -> tuple[float, int, int]:
     """Wall time, and the peak over time of the process tree's summed RSS and PSS.
 
     Kernels forked from a template share its pages, which RSS counts once per process;
@@ -260,7 +222,7 @@ def peak_memory(cmd, cwd) -> tuple[float, int, int]:
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     pass
             peaks["rss"], peaks["pss"] = max(peaks["rss"], rss), max(peaks["pss"], pss)
-            time.sleep(0.1)
+            time.sleep(every)
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
