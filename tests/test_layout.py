@@ -20,11 +20,12 @@ ROOT = PACKAGE.parents[1]
 ALLOWED = {
     "figures": {"errors", "files", "figures"},
     "intake": {"errors", "files", "figures", "intake"},
-    "notebook": {"errors", "files", "figures", "notebook"},
-    "reports": {"errors", "files", "reports"},
+    "notebook": {"errors", "files", "figures", "notebook", "outputs"},
+    "reports": {"errors", "files", "outputs", "reports"},
     "errors": set(),
     "files": {"errors"},
-    "cli": {"errors", "files", "figures", "intake", "notebook", "reports"},
+    "outputs": set(),
+    "cli": {"errors", "files", "figures", "intake", "notebook", "outputs", "reports"},
     "__main__": {"cli"},
 }
 

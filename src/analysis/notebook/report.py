@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import outputs
 from analysis.errors import AnalysisError
 from analysis.figures.audit import Finding, audit
 from analysis.figures.bounds import QUALIFIERS
@@ -384,30 +385,28 @@ def _unescape(markdown: str) -> str:
     return html.unescape(re.sub(r"\\(.)", r"\1", markdown))
 
 
+def table_data(frame: pd.DataFrame) -> dict:
+    """A table for readers as plain data (``outputs.TABLE_MIME``): its caption, column
+    names and cells as text, typographic quotes in the caption and cells."""
+    return outputs.table_data(
+        _quote_marks(frame.attrs.get("caption") or ""), [str(c) for c in frame.columns],
+        [[_quote_marks(str(v)) for v in row] for row in frame.itertuples(index=False)])
+
+
 def table_html(frame: pd.DataFrame) -> str:
-    """A table for readers: a caption, column headers, and the first column as row
-    headers (<th scope="row">), every cell escaped."""
-    e = html.escape
-    caption = frame.attrs.get("caption") or ""
-    head = "".join(f'<th scope="col">{e(str(c))}</th>' for c in frame.columns)
-    body = []
-    # each cell repeats its column's name, shown only where a phone stacks the row
-    names = [f'<span class="cell-label">{e(str(c))}</span>' for c in frame.columns[1:]]
-    for row in frame.itertuples(index=False):
-        first, *rest = (e(_quote_marks(str(v))) for v in row)
-        body.append(f'<tr><th scope="row">{first}</th>'
-                    + "".join(f"<td>{n}{v}</td>" for n, v in zip(names, rest, strict=True))
-                    + "</tr>")
-    cap = f"<caption>{e(_quote_marks(caption))}</caption>" if caption else ""
-    return (f'<table class="figures">{cap}<thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table>')
+    """A table for readers as HTML (see outputs.table_html): a caption, column headers,
+    the first column as row headers, every cell escaped."""
+    return outputs.table_html(table_data(frame))
 
 
 def show(frame: pd.DataFrame) -> None:
-    """Display a table for readers (see table_html)."""
-    from IPython.display import HTML, display
+    """Display a table for readers: HTML (see table_html) and the same table as data,
+    from which the PDF is typeset; a plain-text fallback names the table."""
+    from IPython.display import display
 
-    display(HTML(table_html(frame)))
+    data = table_data(frame)
+    display({"text/html": outputs.table_html(data), outputs.TABLE_MIME: data,
+             "text/plain": f"Table: {frame.attrs.get('caption') or 'figures'}"}, raw=True)
 
 
 def locate(path: str | Path) -> Path:

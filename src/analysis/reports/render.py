@@ -5,8 +5,9 @@ styles and images inline, no script, no external URL; markdown and HTML outputs 
 through an allowlist sanitiser, SVG charts through a strict SVG allowlist of their own.
 
 PDF: the notebook becomes pandoc markdown in which every cell output is an HTML block
-(escaped here), pandoc turns it into Typst (a Lua filter parses the HTML blocks, so
-DataFrames become real tables, and drops any raw Typst), and the `typst` package
+(escaped here) or, for a reader's table, its data (analysis.outputs); pandoc turns it
+into Typst (a Lua filter parses the HTML blocks, so DataFrames become real tables,
+builds the tables from their data, and drops any raw Typst), and the `typst` package
 compiles it inside templates/typst/report.typ. Report metadata reaches Typst only as
 JSON data, never as markup. No LaTeX, no browser.
 """
@@ -40,6 +41,7 @@ from nbconvert.preprocessors import Preprocessor
 from pygments.formatters import HtmlFormatter
 from traitlets import Bool, Unicode, default
 
+from analysis import outputs
 from analysis.errors import RenderError
 
 __all__ = [
@@ -443,6 +445,19 @@ def clean_html(value: Any) -> str:
     return _EXTERNAL_HREF.sub(r'\1data-link="\2"', cleaned)
 
 
+def report_html(output) -> str:
+    """An HTML output for the page: a reader's table built from its data (every string
+    escaped, see analysis.outputs), any other HTML through `clean_html`; table data of the
+    wrong shape falls back to the output's HTML, or its plain text."""
+    data = output.get("data", {}) or {}
+    table = outputs.read_table(data.get(outputs.TABLE_MIME))
+    if table is not None:
+        return outputs.table_html(table)
+    if "text/html" in data:
+        return clean_html(data["text/html"])
+    return _pre(_text(data.get("text/plain")))  # data of the wrong shape and nothing else
+
+
 def _figure(body: str, caption: str | None) -> str:
     caption = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return f'<figure class="chart">{body}{caption}</figure>'
@@ -519,6 +534,7 @@ class ReportHTMLExporter(HTMLExporter):
             "image/svg+xml",
             "image/png",
             "image/jpeg",
+            outputs.TABLE_MIME,  # a reader's table, built from its data (report_html)
             "text/html",
             "text/markdown",
             "text/latex",
@@ -529,6 +545,7 @@ class ReportHTMLExporter(HTMLExporter):
     def default_filters(self):
         yield from super().default_filters()
         yield ("clean_html", clean_html)
+        yield ("report_html", report_html)
         yield ("report_svg", report_svg)
         yield ("report_image", report_image)
 
@@ -551,6 +568,7 @@ class ReportHTMLExporter(HTMLExporter):
             "built_iso": meta.built_iso or "",
         }
         resources["report_pygments_css"] = _PYGMENTS_CSS
+        resources["table_mime"] = outputs.TABLE_MIME
         try:
             return self._page(nb, resources, **kw)
         except RenderError:
@@ -650,6 +668,9 @@ def _output_markdown(output, figures: _ImageFiles) -> str | None:
                 return _html_block("<p><em>[image could not be displayed]</em></p>")
             return _figure_block(figures.add(raw, ext), _alt_text(output, mime),
                                  _caption(output, mime))
+    table = outputs.read_table(data.get(outputs.TABLE_MIME))
+    if table is not None:  # typeset from the data; the filter builds the table
+        return _fence(json.dumps(table, ensure_ascii=True), "{=analysistable}")
     if "text/html" in data:
         return _html_block(_text(data["text/html"]))
     if "text/markdown" in data:

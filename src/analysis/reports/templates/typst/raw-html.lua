@@ -25,8 +25,71 @@ local drop_raw = {
   RawInline = function(_) return {} end,
 }
 
+-- A reader's table as data (analysis.outputs.TABLE_MIME): {"caption": "...", "columns":
+-- [...], "rows": [[...], ...]}, every value a string, the first column naming each row.
+-- Each string becomes words (Str and Space), never markup; anything of another shape is
+-- dropped (render.py only writes checked data; a markdown cell could write anything).
+local function strings(list, length)
+  if type(list) ~= "table" or (length and #list ~= length) then return false end
+  for _, v in ipairs(list) do
+    if type(v) ~= "string" then return false end
+  end
+  return true
+end
+
+-- The table is written as pandoc's JSON and read back: building it with pandoc.Cell
+-- and friends took half a millisecond a cell, the JSON reader a few for a whole table.
+local json_string = pandoc.json.encode
+local NOTHING = '["",[],[]]'
+
+local function words(text)
+  local out = {}
+  for word in text:gmatch("%S+") do
+    out[#out + 1] = '{"t":"Str","c":' .. json_string(word) .. '}'
+  end
+  return "[" .. table.concat(out, ',{"t":"Space"},') .. "]"
+end
+
+local function json_row(values)
+  local cells = {}
+  for i, value in ipairs(values) do
+    cells[i] = "[" .. NOTHING .. ',{"t":"AlignDefault"},1,1,[{"t":"Plain","c":'
+      .. words(value) .. "}]]"
+  end
+  return "[" .. NOTHING .. ",[" .. table.concat(cells, ",") .. "]]"
+end
+
+local function data_table(text)
+  local ok, t = pcall(pandoc.json.decode, text, false)
+  if not ok or type(t) ~= "table" or not strings(t.columns) or #t.columns == 0
+      or type(t.rows) ~= "table" or (t.caption ~= nil and type(t.caption) ~= "string") then
+    return {}
+  end
+  local rows, specs = {}, {}
+  for i = 1, #t.columns do specs[i] = '[{"t":"AlignDefault"},{"t":"ColWidthDefault"}]' end
+  for r, row in ipairs(t.rows) do
+    if not strings(row, #t.columns) then return {} end
+    rows[r] = json_row(row)
+  end
+  local caption = "[]"
+  if t.caption and t.caption ~= "" then
+    caption = '[{"t":"Plain","c":' .. words(t.caption) .. "}]"
+  end
+  local api = {}
+  for i = 1, #PANDOC_API_VERSION do api[i] = tostring(PANDOC_API_VERSION[i]) end
+  local doc = '{"pandoc-api-version":[' .. table.concat(api, ",") .. '],"meta":{},"blocks":['
+    .. '{"t":"Table","c":[["",["figures"],[]],[null,' .. caption .. "],["
+    .. table.concat(specs, ",") .. "],[" .. NOTHING .. ",[" .. json_row(t.columns) .. "]],"
+    .. "[[" .. NOTHING .. ",1,[],[" .. table.concat(rows, ",") .. "]]],"
+    .. "[" .. NOTHING .. ",[]]]}]}"
+  return pandoc.read(doc, "json").blocks
+end
+
 local parse_html = {
   RawBlock = function(el)
+    if el.format == "analysistable" then
+      return data_table(el.text)
+    end
     if is_html(el.format) then
       -- read_env {}: a sandbox in which no file is readable and nothing is fetched
       local blocks = pandoc.read(el.text, "html", nil, {}).blocks
