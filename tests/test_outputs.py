@@ -4,7 +4,6 @@ renderers build the table from it, and every string in it stays text."""
 from __future__ import annotations
 
 import io
-import json
 
 import pandas as pd
 import pytest
@@ -36,7 +35,7 @@ def _typst(nb) -> str:
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as d:
-        return render._pandoc_typst(render.notebook_markdown(nb, Path(d), with_code=False))
+        return render.typst_body(nb, Path(d), with_code=False)
 
 
 # --- the shape --------------------------------------------------------------------------
@@ -109,7 +108,7 @@ def test_the_page_and_the_pdf_show_the_data_not_a_different_html():
 
 
 def test_a_data_table_gives_the_same_typst_as_its_html():
-    """The Lua filter builds from the data the very table pandoc read from the HTML
+    """The table built from the data is the very table pandoc reads from the HTML
     (caption, header row, row headers, numbers aligned right), to the character."""
     table = {"caption": "Deaths", "columns": ["Figure", "Value", "Bounds"],
              "rows": [["killed", "1,000", "no upper bound"], ["share", "8.69%", "0% to 100%"],
@@ -165,19 +164,14 @@ def test_a_long_unbroken_word_in_a_data_table_wraps_in_the_pdf():
 @pytest.mark.parametrize("body", [
     "not json", "[1, 2]", '{"columns": "Figure", "rows": []}',
     '{"columns": ["a"], "rows": [["x", "y"]]}', '{"columns": ["a"], "rows": [[{"t": "Str"}]]}',
-    '{"columns": ["a"], "rows": [], "caption": ["x"]}',
 ])
-def test_a_table_block_written_in_a_markdown_cell_is_dropped_if_not_a_table(body):
-    """render.py writes only checked data into an `analysistable` block, but a markdown cell
-    can write one too: the filter checks the shape again and drops anything else."""
-    nb = new_notebook(cells=[new_markdown_cell(
-        f"Before.\n\n```{{=analysistable}}\n{body}\n```\n\nAfter.")])
-    text = _pdf_text(pdf_report(nb))
-    assert "Before." in text and "After." in text and "Str" not in text
-
-
-def test_a_table_block_in_a_markdown_cell_is_text_only():
-    table = {"caption": "", "columns": ["a"], "rows": [['#panic("ran")']]}
-    nb = new_notebook(cells=[new_markdown_cell(
-        f"```{{=analysistable}}\n{json.dumps(table)}\n```")])
-    assert '#panic("ran")' in _pdf_text(pdf_report(nb))
+def test_table_data_written_in_a_markdown_cell_is_dropped(body):
+    """Only render.py turns table data into a table; a raw block a markdown cell writes
+    (the old Lua filter's `analysistable` format, or a guess at a placeholder) is dropped,
+    like any raw block."""
+    for fmt in ("analysistable", "analysisoutput"):
+        nb = new_notebook(cells=[new_markdown_cell(
+            f"Before.\n\n```{{={fmt}}}\n{body}\n```\n\nAfter.")])
+        text = _pdf_text(pdf_report(nb))
+        assert "Before." in text and "After." in text
+        assert "columns" not in text and "Str" not in text and "not json" not in text

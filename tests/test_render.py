@@ -292,9 +292,8 @@ def test_dataframe_becomes_a_typst_table(executed):
         nbformat.from_dict(executed), {}
     )[0]
     with tempfile.TemporaryDirectory() as tmp:
-        markdown = render.notebook_markdown(nb, Path(tmp), with_code=False)
+        body = render.typst_body(nb, Path(tmp), with_code=False)
         assert sorted(p.name for p in Path(tmp).iterdir()) == ["fig-1.svg"]
-    body = render._pandoc_typst(markdown)
     assert "table(" in body
     assert "table.header(" in body
     assert "panic" not in body  # a raw Typst block in a markdown cell never reaches Typst

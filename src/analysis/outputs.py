@@ -4,13 +4,13 @@ A reader's table leaves the kernel twice in one display output: as HTML (``text/
 which JupyterLab shows) and as plain data under ``TABLE_MIME``: a caption, the column
 names and the rows, all strings, the first column naming each row. Both renderers build
 the table from the data: the page with `table_html`, whose every string is escaped, so
-it skips the HTML sanitiser; the PDF through the Lua filter, so pandoc's HTML reader
-never parses it. Together those were a sixth of a report's rendering time. Any other
+it skips the HTML sanitiser; the PDF as pandoc blocks (reports.pdfbody), so pandoc's
+HTML reader never parses it. Together those were a sixth of a report's rendering time. Any other
 HTML output still goes through the sanitiser and pandoc's reader.
 
 The data is a notebook output, so it is untrusted: `read_table` accepts only that exact
 shape, within limits, and anything else is ignored (the HTML is then used). Every
-string stays text: escaped on the page, turned into words (never markup) in the PDF.
+string stays text: escaped on the page, pandoc words (never markup) in the PDF.
 """
 
 from __future__ import annotations

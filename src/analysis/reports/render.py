@@ -4,10 +4,11 @@ HTML: nbconvert's HTMLExporter with the project's own template (templates/report
 styles and images inline, no script, no external URL; markdown and HTML outputs pass
 through an allowlist sanitiser, SVG charts through a strict SVG allowlist of their own.
 
-PDF: the notebook becomes pandoc markdown in which every cell output is an HTML block
-(escaped here) or, for a reader's table, its data (analysis.outputs); pandoc turns it
-into Typst (a Lua filter parses the HTML blocks, so DataFrames become real tables,
-builds the tables from their data, and drops any raw Typst), and the `typst` package
+PDF: pandoc reads the markdown cells into its JSON document, each cell output is built
+as pandoc blocks (a reader's table from its data, a chart as a Typst figure with its alt
+text; other HTML through pandoc's sandboxed HTML reader), the project's rules are
+applied in Python (pdfbody: no raw Typst from the notebook, only its own images), pandoc
+writes Typst, and the `typst` package
 compiles it inside templates/typst/report.typ. Report metadata reaches Typst only as
 JSON data, never as markup. No LaTeX, no browser.
 """
@@ -31,7 +32,6 @@ from typing import Any
 
 import bleach
 import nbformat
-import pypandoc
 import typst
 from nbconvert.exporters import Exporter, HTMLExporter, TemplateExporter
 from nbconvert.filters import strip_ansi
@@ -43,6 +43,7 @@ from traitlets import Bool, Unicode, default
 
 from analysis import outputs
 from analysis.errors import RenderError
+from analysis.reports import pdfbody
 
 __all__ = [
     "ReportHTMLExporter",
@@ -54,16 +55,10 @@ __all__ = [
 
 TEMPLATES = Path(__file__).parent / "templates"
 TYPST_TEMPLATE = TEMPLATES / "typst" / "report.typ"
-LUA_FILTER = TEMPLATES / "typst" / "raw-html.lua"
 
 # Cells papermill tags: the notebook's defaults and the values it injected.
 HIDDEN_TAGS = frozenset({"parameters", "injected-parameters"})
 PAPERS = frozenset({"a4", "us-letter"})
-# gfm is closest to Jupyter's markdown; raw_attribute carries our ```{=html} output
-# blocks (the Lua filter drops any other raw format); no YAML block may set metadata;
-# no $...$ becomes math (the HTML page shows dollars as typed, and a price is no formula).
-PANDOC_FORMAT = ("gfm+raw_attribute-yaml_metadata_block-tex_math_dollars-tex_math_gfm"
-                 "-emoji")
 
 
 # --------------------------------------------------------------------------- metadata
@@ -601,17 +596,6 @@ class ReportHTMLExporter(HTMLExporter):
 # ----------------------------------------------------------------------------- PDF
 
 
-def _fence(text: str, info: str = "") -> str:
-    """A fenced block that ``text`` cannot close: longer than any backtick run in it."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}{info}\n{text.rstrip(chr(10))}\n{ticks}"
-
-
-def _html_block(fragment: str) -> str:
-    return _fence(fragment, "{=html}")
-
-
 def _pre(text: str, css_class: str = "") -> str:
     attr = f' class="{css_class}"' if css_class else ""
     return f"<pre{attr}><code>{html.escape(strip_ansi(text), quote=False)}</code></pre>"
@@ -631,25 +615,18 @@ class _ImageFiles:
         return name
 
 
-def _figure_block(name: str, alt: str | None, caption: str | None) -> str:
-    img = f'<img src="{html.escape(name)}" alt="{html.escape(alt or "Chart")}">'
-    if caption:
-        return _html_block(
-            f"<figure>{img}<figcaption>{html.escape(caption)}</figcaption></figure>")
-    return _html_block(f"<p>{img}</p>")
-
-
-def _output_markdown(output, figures: _ImageFiles) -> str | None:
+def _output_blocks(output, figures: _ImageFiles, body: pdfbody.Body) -> None:
     kind = output.output_type
     if kind == "stream":
-        return _html_block(_pre(_text(output.get("text"))))
+        body.blocks(pdfbody.code_block(strip_ansi(_text(output.get("text")))))
+        return
     if kind == "error":
         title = f"Error in this cell: {_text(output.get('ename'))}"
-        trace = "\n".join(_text(line) for line in output.get("traceback", []))
+        trace = "\n".join(strip_ansi(_text(line)) for line in output.get("traceback", []))
         if not trace.strip():
             trace = f"{_text(output.get('ename'))}: {_text(output.get('evalue'))}"
-        body = f"<div><p><strong>{html.escape(title)}</strong></p>{_pre(trace)}</div>"
-        return _html_block(body)
+        body.blocks(pdfbody.error_blocks(title, trace))
+        return
     data = output.get("data", {}) or {}
     if "image/svg+xml" in data:
         alt = _alt_text(output, "image/svg+xml")
@@ -657,45 +634,49 @@ def _output_markdown(output, figures: _ImageFiles) -> str | None:
         try:
             clean = _sanitize_svg(svg, prefix="", label=None, standalone=True)
         except _SVGError:
-            return _html_block("<p><em>[chart could not be displayed]</em></p>")
-        return _figure_block(figures.add(clean.encode("utf-8"), "svg"), alt,
-                             _caption(output, "image/svg+xml"))
+            body.blocks([{"t": "Para", "c": [
+                {"t": "Emph", "c": pdfbody.words("[chart could not be displayed]")}]}])
+            return
+        body.blocks(pdfbody.figure_blocks(figures.add(clean.encode("utf-8"), "svg"), alt,
+                                          _caption(output, "image/svg+xml")))
+        return
     for mime, ext in (("image/png", "png"), ("image/jpeg", "jpg")):
         if mime in data:
             try:
                 raw = base64.b64decode("".join(_text(data[mime]).split()), validate=True)
             except (binascii.Error, ValueError):
-                return _html_block("<p><em>[image could not be displayed]</em></p>")
-            return _figure_block(figures.add(raw, ext), _alt_text(output, mime),
-                                 _caption(output, mime))
+                body.blocks([{"t": "Para", "c": [
+                    {"t": "Emph", "c": pdfbody.words("[image could not be displayed]")}]}])
+                return
+            body.blocks(pdfbody.figure_blocks(figures.add(raw, ext), _alt_text(output, mime),
+                                              _caption(output, mime)))
+            return
     table = outputs.read_table(data.get(outputs.TABLE_MIME))
-    if table is not None:  # typeset from the data; the filter builds the table
-        return _fence(json.dumps(table, ensure_ascii=True), "{=analysistable}")
-    if "text/html" in data:
-        return _html_block(_text(data["text/html"]))
-    if "text/markdown" in data:
-        return _text(data["text/markdown"])
-    if "text/plain" in data:
-        return _html_block(_pre(_text(data["text/plain"])))
-    return None
+    if table is not None:  # a reader's table, from its data
+        body.blocks(pdfbody.table_blocks(table))
+    elif "text/html" in data:
+        body.html(_text(data["text/html"]))
+    elif "text/markdown" in data:
+        body.markdown(_text(data["text/markdown"]))
+    elif "text/plain" in data:
+        body.blocks(pdfbody.code_block(strip_ansi(_text(data["text/plain"]))))
 
 
-def notebook_markdown(nb, figures_dir: Path, *, with_code: bool) -> str:
-    """The report body as pandoc markdown; image outputs are written to ``figures_dir``."""
+def typst_body(nb, figures_dir: Path, *, with_code: bool) -> str:
+    """The report body as Typst (see pdfbody); image outputs are written to
+    ``figures_dir``."""
     figures = _ImageFiles(figures_dir)
-    parts: list[str] = []
+    body = pdfbody.Body()
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            parts.append(_text(cell.source))
+            body.markdown(_text(cell.source))
         elif cell.cell_type == "code":
             source = _text(cell.source)
             if with_code and source.strip():
-                parts.append(_fence(source, "python"))
+                body.blocks(pdfbody.code_block(source))
             for output in cell.get("outputs", []):
-                block = _output_markdown(output, figures)
-                if block:
-                    parts.append(block)
-    return "\n\n".join(part for part in parts if part.strip()) + "\n"
+                _output_blocks(output, figures, body)
+    return body.typst()
 
 
 def _typst_timestamp(meta: ReportMeta) -> datetime | None:
@@ -750,8 +731,7 @@ class TypstPDFExporter(Exporter):
         nb_copy, resources = super().from_notebook_node(nb, resources, **kw)
         with tempfile.TemporaryDirectory(prefix="analysis-render-") as tmp:
             root = Path(tmp)
-            markdown = notebook_markdown(nb_copy, root, with_code=self.with_code)
-            body = _pandoc_typst(markdown)
+            body = typst_body(nb_copy, root, with_code=self.with_code)
             (root / "body.typ").write_text(body, encoding="utf-8")
             (root / "meta.json").write_text(
                 json.dumps(meta.as_json(self.paper), ensure_ascii=False), encoding="utf-8"
@@ -767,21 +747,6 @@ class TypstPDFExporter(Exporter):
                 raise RenderError(f"typst could not typeset the report: {exc} {detail}") from exc
         resources["output_extension"] = ".pdf"
         return pdf, resources
-
-
-def _pandoc_typst(markdown: str) -> str:
-    try:
-        return pypandoc.convert_text(
-            markdown,
-            "typst",
-            format=PANDOC_FORMAT,
-            # --sandbox: readers and writers touch no file or URL (the filter's own HTML
-            # reader is sandboxed in the filter); --quiet: a warning is not a failure,
-            # and cron mail under `build --quiet` must show failures only
-            extra_args=["--wrap=preserve", "--sandbox", "--quiet", f"--lua-filter={LUA_FILTER}"],
-        )
-    except (RuntimeError, OSError) as exc:
-        raise RenderError(f"pandoc could not convert the report to Typst: {exc}") from exc
 
 
 # ------------------------------------------------------------------------- public API

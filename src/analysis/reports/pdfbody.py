@@ -1,0 +1,389 @@
+"""The body of a report's PDF: pandoc reads the notebook's markdown, this module applies
+the project's rules to pandoc's document, pandoc writes Typst.
+
+pandoc's JSON document is walked here, in Python. A Lua filter did this before, and
+half of a PDF's time went into moving the document between pandoc and Lua; two short
+pandoc runs (markdown to JSON, JSON to Typst) with a walk in between cost half as much.
+
+Cell outputs do not go through pandoc's markdown reader: `Body` builds each one as
+pandoc blocks (a table from its data, a chart as a Typst figure, text as a code block)
+and leaves a placeholder in the markdown, a raw block holding a random token that no
+notebook can guess. HTML outputs other than a reader's table are read by pandoc's HTML
+reader, sandboxed: it reads no file and fetches nothing.
+
+The rules, for everything pandoc reads (markdown cells, Markdown and HTML outputs):
+
+1. Every raw block or inline is dropped (a ```{=typst} block in a markdown cell, raw
+   HTML), so notebook text never becomes Typst code. Only this module writes raw Typst,
+   around text that pandoc's writer escapes.
+2. Only images that render.py wrote (fig-N.ext) are kept; any other image becomes its
+   alt text, because Typst would fail on a missing or remote file.
+3. A chart becomes a Typst figure with its alt text (pandoc's writer drops alt); the alt
+   text enters Typst only as an escaped string literal, the caption as pandoc's Typst.
+4. Table columns whose body cells are all numbers are aligned right, the others left; a
+   short table is kept on one page (an unbreakable block).
+5. A table cell's ``cell-label`` span (the column name a phone shows) is dropped.
+6. A link to an anchor the document does not have becomes its text: Typst fails the
+   whole report on a label that does not exist.
+7. A run of more than 40 characters without a space gets an invisible break point every
+   20, so a long word or address wraps instead of pushing a table off the page.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import secrets
+import subprocess
+from typing import Any
+
+import pypandoc
+
+from analysis.errors import RenderError
+
+# gfm is closest to Jupyter's markdown; raw_attribute carries the placeholders (rule 1
+# drops any other raw format); no YAML block may set metadata; no $...$ becomes math
+# (the HTML page shows dollars as typed, and a price is no formula).
+PANDOC_FORMAT = ("gfm+raw_attribute-yaml_metadata_block-tex_math_dollars-tex_math_gfm"
+                 "-emoji")
+# --sandbox: readers and writers touch no file or URL; --quiet: a warning is not a
+# failure, and cron mail under `build --quiet` must show failures only
+PANDOC_ARGS = ["--sandbox", "--quiet"]
+
+OWN_IMAGE = re.compile(r"fig-\d+\.[A-Za-z]+")
+SHORT_TABLE_ROWS = 14
+LONG, EVERY = 40, 20
+ZWSP = "\u200b"
+_SPACES = re.compile(r"[ \t\n\r\f\v]+")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?0[xX][0-9a-fA-F]+")
+_MISSING = frozenset({"", "nan", "NaN", "<NA>", "None", "NaT", "-", "inf", "-inf"})
+
+Node = dict[str, Any]
+
+
+@functools.cache
+def _pandoc_path() -> str:
+    # the binary pypandoc would run (the cache key records its version); run directly,
+    # because pypandoc.convert_text starts pandoc twice more to list its formats
+    return pypandoc.get_pandoc_path()
+
+
+def _pandoc(text: str, source: str, target: str, *extra: str) -> str:
+    try:
+        done = subprocess.run([_pandoc_path(), "-f", source, "-t", target, *PANDOC_ARGS, *extra],
+                              input=text.encode("utf-8"), capture_output=True, check=False)
+    except OSError as exc:
+        raise RenderError(f"pandoc could not run: {exc}") from exc
+    if done.returncode != 0:
+        detail = done.stderr.decode("utf-8", "replace").strip()
+        raise RenderError(f"pandoc could not convert the report to Typst: {detail}")
+    return done.stdout.decode("utf-8")
+
+
+# ------------------------------------------------------------------ building blocks
+
+
+def _attr(identifier: str = "", classes: list[str] | None = None) -> list:
+    return [identifier, classes or [], []]
+
+
+def breakable(word: str) -> str:
+    """Rule 7: an invisible break point every 20 characters of a run longer than 40."""
+    if len(word) <= LONG:
+        return word
+    parts = [word[i:i + EVERY] for i in range(0, len(word), EVERY)]
+    return ZWSP.join(parts)
+
+
+def words(text: str) -> list[Node]:
+    """Plain text as pandoc inlines: words and spaces, never markup."""
+    out: list[Node] = []
+    for word in _SPACES.split(text.strip()):
+        if word:
+            if out:
+                out.append({"t": "Space"})
+            out.append({"t": "Str", "c": breakable(word)})
+    return out
+
+
+def raw_typst(text: str) -> Node:
+    return {"t": "RawBlock", "c": ["typst", text]}
+
+
+def typst_string(text: str) -> str:
+    """A Typst string literal: no way out of the quotes, no control characters."""
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", text).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def code_block(text: str) -> list[Node]:
+    return [{"t": "CodeBlock", "c": [_attr(), text.rstrip("\n")]}]
+
+
+def error_blocks(title: str, trace: str) -> list[Node]:
+    return [{"t": "Div", "c": [_attr(), [
+        {"t": "Para", "c": [{"t": "Strong", "c": words(title)}]}, *code_block(trace)]]}]
+
+
+def figure_blocks(name: str, alt: str | None, caption: str | None) -> list[Node]:
+    """Rule 3 for a chart render.py wrote: a Typst figure with its alt text."""
+    if not caption:
+        image = {"t": "Image", "c": [_attr(), words(alt or "Chart"), [name, ""]]}
+        return [{"t": "Para", "c": [image]}]
+    return _typst_figure(name, alt or "Chart", words(caption))
+
+
+def _typst_figure(name: str, alt: str, caption: list[Node]) -> list[Node]:
+    # the caption's inlines sit between two raw inlines, so pandoc's writer escapes them
+    # and sets them on the same line as the brackets (no space at either end)
+    opening = f'#figure(image("{name}", alt: {typst_string(alt)}), caption: ['
+    return [{"t": "Plain", "c": [{"t": "RawInline", "c": ["typst", opening]}, *caption,
+                                 {"t": "RawInline", "c": ["typst", "])"]}]}]
+
+
+def _caption_inlines(blocks: list[Node]) -> list[Node]:
+    """A figure caption's blocks as one line of inlines (paragraphs joined by a space)."""
+    out: list[Node] = []
+    for block in blocks:
+        inlines = block["c"] if block.get("t") in ("Plain", "Para") else words(stringify(block))
+        if out and inlines:
+            out.append({"t": "Space"})
+        out.extend(inlines)
+    return out
+
+
+def _cell(inlines: list[Node]) -> list:
+    return [_attr(), {"t": "AlignDefault"}, 1, 1, [{"t": "Plain", "c": inlines}]]
+
+
+def table_blocks(table: dict[str, Any]) -> list[Node]:
+    """A reader's table (analysis.outputs data) as a pandoc table: a header row, the
+    first column naming each row, every string as words."""
+    columns, rows = table["columns"], table["rows"]
+    head = [_attr(), [[_attr(), [_cell(words(c)) for c in columns]]]]
+    body = [_attr(), 1, [], [[_attr(), [_cell(words(v)) for v in row]] for row in rows]]
+    caption = [{"t": "Plain", "c": words(table["caption"])}] if table["caption"] else []
+    specs = [[{"t": "AlignDefault"}, {"t": "ColWidthDefault"}] for _ in columns]
+    node = {"t": "Table", "c": [_attr("", ["figures"]), [None, caption], specs, head, [body],
+                                [_attr(), []]]}
+    return _table(node)
+
+
+# ----------------------------------------------------------------------- the rules
+
+
+def stringify(value: Any) -> str:
+    """The text of inlines or blocks, as pandoc.utils.stringify gives it."""
+    if isinstance(value, list):
+        return "".join(stringify(v) for v in value)
+    if not isinstance(value, dict):
+        return ""
+    tag = value.get("t")
+    if tag == "Str":
+        return value["c"]
+    if tag in ("Space", "SoftBreak", "LineBreak"):
+        return " "
+    if tag in ("Code", "Math"):
+        return value["c"][1]
+    if tag in ("RawInline", "RawBlock", "Note"):
+        return ""
+    c = value.get("c")
+    if tag in ("Link", "Image"):
+        return stringify(c[1])
+    if tag in ("Span", "Div"):
+        return stringify(c[1])
+    if tag == "Quoted":
+        mark = '"' if c[0].get("t") == "DoubleQuote" else "'"
+        return mark + stringify(c[1]) + mark
+    return stringify(c) if isinstance(c, list) else ""
+
+
+def _number_kind(text: str) -> bool | None:
+    """True: a number; None: empty or a missing-value marker; False: text."""
+    text = text.strip()
+    if text in _MISSING:
+        return None
+    bare = text.replace(",", "").removesuffix("%")
+    if bare.startswith("\u2212"):
+        bare = "-" + bare[1:]
+    return bool(_NUMBER.fullmatch(bare))
+
+
+def _align_numeric_columns(table: Node) -> None:
+    """Rule 4: right-align columns whose body cells are all numbers, left-align others."""
+    _attr_, _caption, specs, _head, bodies, _foot = table["c"]
+    ncols = len(specs)
+    numeric, seen = [True] * ncols, [False] * ncols
+    for body in bodies:
+        for row in body[3]:
+            cells = row[1]
+            if len(cells) != ncols:
+                return
+            for i, cell in enumerate(cells):
+                if cell[2] != 1 or cell[3] != 1:
+                    return
+                kind = _number_kind(stringify(cell[4]))
+                if kind is False:
+                    numeric[i] = False
+                elif kind:
+                    seen[i] = True
+    for i, spec in enumerate(specs):
+        if numeric[i] and seen[i]:
+            spec[0] = {"t": "AlignRight"}
+        elif spec[0].get("t") == "AlignDefault":
+            # pandoc wraps tables in align(center); "auto" would centre every cell.
+            spec[0] = {"t": "AlignLeft"}
+
+
+def _table(table: Node) -> list[Node]:
+    _align_numeric_columns(table)
+    rows = sum(len(body[3]) for body in table["c"][4])
+    if rows <= SHORT_TABLE_ROWS:
+        return [raw_typst("#block(breakable: false)["), table, raw_typst("]")]
+    return [table]
+
+
+def _images(blocks: list) -> list[Node]:
+    found: list[Node] = []
+
+    def visit(value: Any) -> None:
+        if isinstance(value, list):
+            for v in value:
+                visit(v)
+        elif isinstance(value, dict):
+            if value.get("t") == "Image":
+                found.append(value)
+            visit(value.get("c"))
+
+    visit(blocks)
+    return found
+
+
+def _rule(node: Node) -> list[Node]:
+    """Rules 1 to 5 and 7 for one node whose children are done: its replacement."""
+    tag = node["t"]
+    if tag in ("RawBlock", "RawInline"):
+        return []
+    if tag == "Str":
+        node["c"] = breakable(node["c"])
+    elif tag == "Image":
+        if not OWN_IMAGE.fullmatch(node["c"][2][0]):
+            return [{"t": "Emph", "c": node["c"][1]}]
+    elif tag == "Span":
+        if "cell-label" in node["c"][0][1]:
+            return []
+    elif tag == "Figure":
+        images = _images(node["c"][2])
+        if len(images) == 1 and OWN_IMAGE.fullmatch(images[0]["c"][2][0]):
+            image = images[0]["c"]
+            return _typst_figure(image[2][0], stringify(image[1]),
+                                 _caption_inlines(node["c"][1][1]))
+    elif tag == "Table":
+        return _table(node)
+    return [node]
+
+
+def walk(value: Any, rule) -> Any:
+    """Bottom-up over pandoc's JSON: a node's children first, then ``rule(node)``, whose
+    list of nodes takes the node's place (none drops it, several are spliced in)."""
+    if not isinstance(value, list):
+        return value
+    out = []
+    for item in value:
+        if type(item) is dict and "t" in item:
+            c = item.get("c")
+            if type(c) is list:
+                item["c"] = walk(c, rule)
+            out.extend(rule(item))
+        elif type(item) is list:
+            out.append(walk(item, rule))
+        else:
+            out.append(item)
+    return out
+
+
+_ID_OF = {"Header": lambda c: c[1][0], "Div": lambda c: c[0][0], "Span": lambda c: c[0][0],
+          "Figure": lambda c: c[0][0], "Table": lambda c: c[0][0],
+          "CodeBlock": lambda c: c[0][0], "Image": lambda c: c[0][0],
+          "Link": lambda c: c[0][0]}
+
+
+def _visit(value: Any, fn) -> None:
+    """Every node under ``value``, read only."""
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and "t" in item:
+                fn(item)
+                if isinstance(item.get("c"), list):
+                    _visit(item["c"], fn)
+            elif isinstance(item, list):
+                _visit(item, fn)
+
+
+def _drop_dangling_links(blocks: list) -> list:
+    """Rule 6."""
+    ids: set[str] = set()
+    anchors: set[str] = set()
+
+    def note(node: Node) -> None:
+        get = _ID_OF.get(node["t"])
+        if get and get(node["c"]):
+            ids.add(get(node["c"]))
+        if node["t"] == "Link" and node["c"][2][0].startswith("#"):
+            anchors.add(node["c"][2][0][1:])
+
+    _visit(blocks, note)
+    if anchors <= ids:
+        return blocks
+
+    def unlink(node: Node) -> list[Node]:
+        if node["t"] == "Link":
+            url = node["c"][2][0]
+            if url.startswith("#") and url[1:] not in ids:
+                return node["c"][1]
+        return [node]
+
+    return walk(blocks, unlink)
+
+
+# --------------------------------------------------------------------------- the body
+
+
+class Body:
+    """The report body, built cell by cell: markdown for pandoc's reader, and cell
+    outputs as ready blocks behind placeholders."""
+
+    FORMAT = "analysisoutput"
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.outputs: dict[str, list[Node]] = {}
+        self._token = secrets.token_hex(16)
+
+    def markdown(self, text: str) -> None:
+        if text.strip():
+            self.parts.append(text)
+
+    def blocks(self, blocks: list[Node]) -> None:
+        key = f"{self._token}-{len(self.outputs)}"
+        self.outputs[key] = blocks
+        self.parts.append(f"```{{={self.FORMAT}}}\n{key}\n```")
+
+    def html(self, fragment: str) -> None:
+        """An HTML output other than a reader's table: pandoc's HTML reader, sandboxed,
+        then the rules."""
+        doc = json.loads(_pandoc(fragment, "html", "json"))
+        self.blocks(walk(doc["blocks"], _rule))
+
+    def typst(self) -> str:
+        doc = json.loads(_pandoc("\n\n".join(self.parts) + "\n", PANDOC_FORMAT, "json"))
+
+        def rule(node: Node) -> list[Node]:
+            if node["t"] == "RawBlock" and node["c"][0] == self.FORMAT:
+                return self.outputs.get(node["c"][1].strip(), [])
+            return _rule(node)
+
+        doc["blocks"] = _drop_dangling_links(walk(doc["blocks"], rule))
+        return _pandoc(json.dumps(doc, ensure_ascii=False), "json", "typst",
+                       "--wrap=preserve")
