@@ -7,7 +7,7 @@ import io
 
 import pandas as pd
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 from pypdf import PdfReader
 
 from analysis import outputs
@@ -126,6 +126,10 @@ def test_a_wrong_shape_falls_back_to_the_html():
               "text/plain": "t"})
     assert "the HTML version" in html_report(nb)
     assert "the HTML version" in _pdf_text(pdf_report(nb))
+    markdown = _nb({outputs.TABLE_MIME: ragged, "text/markdown": "**the Markdown version**",
+                    "text/plain": "t"})
+    assert "<strong>the Markdown version</strong>" in html_report(markdown)
+    assert "the Markdown version" in _pdf_text(pdf_report(markdown))
     only_text = _nb({outputs.TABLE_MIME: ragged, "text/plain": "<the plain version>"})
     assert "&lt;the plain version&gt;" in html_report(only_text)
     assert "<the plain version>" in _pdf_text(pdf_report(only_text))
@@ -161,17 +165,3 @@ def test_a_long_unbroken_word_in_a_data_table_wraps_in_the_pdf():
     assert word in "".join(lines).replace("\u200b", "").replace(" ", "")
 
 
-@pytest.mark.parametrize("body", [
-    "not json", "[1, 2]", '{"columns": "Figure", "rows": []}',
-    '{"columns": ["a"], "rows": [["x", "y"]]}', '{"columns": ["a"], "rows": [[{"t": "Str"}]]}',
-])
-def test_table_data_written_in_a_markdown_cell_is_dropped(body):
-    """Only render.py turns table data into a table; a raw block a markdown cell writes
-    (the old Lua filter's `analysistable` format, or a guess at a placeholder) is dropped,
-    like any raw block."""
-    for fmt in ("analysistable", "analysisoutput"):
-        nb = new_notebook(cells=[new_markdown_cell(
-            f"Before.\n\n```{{={fmt}}}\n{body}\n```\n\nAfter.")])
-        text = _pdf_text(pdf_report(nb))
-        assert "Before." in text and "After." in text
-        assert "columns" not in text and "Str" not in text and "not json" not in text

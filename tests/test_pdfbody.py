@@ -49,6 +49,11 @@ def test_walk_splices_replacements_in_place():
     ("1,000", True), ("8.69%", True), ("\u22125.4", True), ("-3", True), ("1e5", True),
     ("nan", None), ("", None), ("-", None), ("over 1,000", False), ("12 km²", False),
     ("inf", None), ("infinity", False),
+    # where a first Python version disagreed with the Lua filter's number_kind (run under
+    # `pandoc lua` by a reviewer): Lua's tonumber takes spaces around a number and hex
+    # floats, and only ASCII digits; Lua's %s is ASCII whitespace, not NBSP
+    ("5 %", True), ("\u00a012", False), ("\u0661\u0662", False), ("\uff11", False),
+    ("0x1p4", True), ("0x.8", True),
 ])
 def test_a_number_is_what_the_old_filter_called_one(text, kind):
     assert pdfbody._number_kind(text) is kind
@@ -82,10 +87,124 @@ def test_html_output_figures_and_tables_follow_the_same_rules():
     assert '#figure(image("fig-3.svg", alt: "A chart"), caption: [Its caption])' in out
     assert "align: (left,right,)" in out and "#block(breakable: false)[" in out
     assert "cell-label" not in out and "[figure], [value]" in out and "[held]" in out
-    assert "passwd" not in out
+    assert "iframe" not in out and "file:" not in out
 
 
-def test_a_pandoc_that_cannot_run_is_a_render_error(monkeypatch):
+def test_a_pandoc_that_cannot_run_or_fails_is_a_render_error(monkeypatch):
+    monkeypatch.setattr(pdfbody, "PANDOC_ARGS", ["--no-such-option"])
+    with pytest.raises(RenderError, match="pandoc could not read the report's markdown: .*"
+                                          "no-such-option"):
+        _typst("text")
     monkeypatch.setattr(pdfbody, "_pandoc_path", lambda: "/nonexistent/pandoc")
     with pytest.raises(RenderError, match="pandoc could not run"):
         _typst("text")
+
+
+def test_only_typst_the_rules_write_is_left_raw():
+    """Rule 1, on pandoc's document: raw HTML and raw Typst from markdown are gone (pandoc's
+    writer would drop the HTML by itself, but would copy the Typst into the PDF)."""
+    doc = pdfbody._document("a <b>raw</b> b\n\n```{=typst}\n#panic()\n```\n\n"
+                            "<div>block</div>\n\n*x*.y", pdfbody.PANDOC_FORMAT, "read")
+    raw = []
+    pdfbody._visit(walk(doc["blocks"], pdfbody._rule), lambda n: raw.append(n["c"]) if
+                   n["t"] in ("RawBlock", "RawInline") else None)
+    assert raw == [["typst", "\\."]]  # the escaped dot after *x*
+
+
+def test_a_placeholder_from_another_body_is_not_filled():
+    """Outputs sit behind placeholders holding a random token: a markdown cell cannot
+    name one, even knowing a key another render used."""
+    first = Body()
+    first.blocks(pdfbody.code_block("SECRET OUTPUT"))
+    key = next(iter(first.outputs))
+    second = Body()
+    second.blocks(pdfbody.code_block("mine"))
+    second.markdown(f"```{{={Body.FORMAT}}}\n{key}\n```")
+    assert "SECRET" not in second.typst() and "mine" in second.typst()
+    assert key.split("-")[0] != next(iter(second.outputs)).split("-")[0]
+
+
+# --- hostile notebooks: each case ran Typst code or failed the report before it was fixed ----
+
+
+def _pdf_text(nb) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    from analysis.reports.render import pdf_report
+
+    return " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf_report(nb))).pages)
+
+
+def _md_nb(text, output=None):
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    cells = [new_markdown_cell(text)]
+    if output is not None:
+        cells.append(new_code_cell("pass", outputs=[new_output("display_data", data=output)]))
+    return new_notebook(cells=cells)
+
+
+@pytest.mark.parametrize("markdown", [
+    "*x*.at(panic(1))", "**x**.at(panic(1))", "~~x~~.at(panic(1))",
+    "[x](https://example.com).at(panic(1))", "`` a`b ``.at(panic(1))",
+])
+def test_a_dot_after_emphasis_or_a_link_is_text_not_a_method_call(markdown):
+    """Review of 01bf523 (the Lua filter had it too): pandoc writes *x* as `#emph[x]`, and
+    Typst read a "." right after it as a method call, so `.at(panic(1))` ran."""
+    assert ".at(panic(1))" in _pdf_text(_md_nb(markdown))
+
+
+def test_a_dot_after_emphasis_in_an_html_output_is_text():
+    text = _pdf_text(_md_nb("Before.", {"text/html": "<em>x</em>.at(panic(2))",
+                                        "text/plain": "x"}))
+    assert "x.at(panic(2))" in text
+
+
+def test_a_code_block_language_cannot_carry_code():
+    """Review of 01bf523: a fence's language is written after ``` unescaped, so
+    ~~~ x```#str(calc.pow(7,7))``` ran the code (the PDF showed 823543)."""
+    text = _pdf_text(_md_nb("~~~ x```#str(calc.pow(7,7))```\nplain code\n~~~",
+                            {"text/html": '<pre class="x```#panic(3)```"><code>y</code></pre>',
+                             "text/plain": "y"}))
+    assert "823543" not in text and "plain code" in text and "y" in text
+
+
+def test_code_cells_keep_their_language_in_the_analysts_pdf():
+    from pathlib import Path
+    from tempfile import TemporaryDirectory
+
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from analysis.reports.render import typst_body
+
+    with TemporaryDirectory() as d:
+        out = typst_body(new_notebook(cells=[new_code_cell("x = 1")]), Path(d), with_code=True)
+    assert out.startswith("```python\nx = 1\n```")
+
+
+def test_an_image_name_with_a_non_ascii_digit_is_its_alt_text():
+    """Review of 01bf523: `\\d` took U+0663 for a digit, kept the image, and Typst failed on
+    the missing file; only the names render.py writes (ASCII fig-N.ext) are kept."""
+    assert "the alt" in _pdf_text(_md_nb("![the alt](fig-\u0663.png)"))
+
+
+def test_a_lone_surrogate_in_table_data_is_replaced_not_a_crash():
+    from analysis import outputs
+
+    text = _pdf_text(_md_nb("Before.", {outputs.TABLE_MIME: {
+        "caption": "", "columns": ["a"], "rows": [["x\ud800y"]]}, "text/plain": "t"}))
+    assert "x\ufffdy" in text
+
+
+def test_markdown_nested_too_deeply_is_a_render_error():
+    from analysis.reports.render import pdf_report
+
+    with pytest.raises(RenderError, match="nested too deeply"):
+        pdf_report(_md_nb(">" * 600 + " x"))
+
+
+def test_stringify_writes_curly_quotes_as_pandoc_does():
+    quoted = {"t": "Quoted", "c": [{"t": "DoubleQuote"}, [{"t": "Str", "c": "a"}]]}
+    assert stringify([quoted]) == "\u201ca\u201d"

@@ -27,6 +27,10 @@ The rules, for everything pandoc reads (markdown cells, Markdown and HTML output
    whole report on a label that does not exist.
 7. A run of more than 40 characters without a space gets an invisible break point every
    20, so a long word or address wraps instead of pushing a table off the page.
+8. A word starting with "." starts with an escaped dot: pandoc writes *x* as `#emph[x]`,
+   and Typst read `*x*.at(panic(1))` as a method call on it.
+9. A code block or inline code keeps one class, and only a plain language name: pandoc
+   writes it unescaped after ```, so a class like x```#code``` ran the code.
 """
 
 from __future__ import annotations
@@ -51,12 +55,16 @@ PANDOC_FORMAT = ("gfm+raw_attribute-yaml_metadata_block-tex_math_dollars-tex_mat
 # failure, and cron mail under `build --quiet` must show failures only
 PANDOC_ARGS = ["--sandbox", "--quiet"]
 
-OWN_IMAGE = re.compile(r"fig-\d+\.[A-Za-z]+")
+OWN_IMAGE = re.compile(r"fig-[0-9]+\.[A-Za-z]+")
+_LANGUAGE = re.compile(r"[A-Za-z0-9_+-]{1,40}")
 SHORT_TABLE_ROWS = 14
 LONG, EVERY = 40, 20
 ZWSP = "\u200b"
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?0[xX][0-9a-fA-F]+")
+_LUA_SPACE = " \t\n\r\f\v"
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                     r"|[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
+                     r"(?:[pP][+-]?[0-9]+)?")
 _MISSING = frozenset({"", "nan", "NaN", "<NA>", "None", "NaT", "-", "inf", "-inf"})
 
 Node = dict[str, Any]
@@ -69,16 +77,28 @@ def _pandoc_path() -> str:
     return pypandoc.get_pandoc_path()
 
 
-def _pandoc(text: str, source: str, target: str, *extra: str) -> str:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _pandoc(text: str, source: str, target: str, *extra: str, doing: str) -> str:
+    """pandoc from ``source`` to ``target``; ``doing`` names the step in its error."""
+    data = _SURROGATE.sub("\ufffd", text).encode("utf-8")  # a lone surrogate is no UTF-8
     try:
         done = subprocess.run([_pandoc_path(), "-f", source, "-t", target, *PANDOC_ARGS, *extra],
-                              input=text.encode("utf-8"), capture_output=True, check=False)
+                              input=data, capture_output=True, check=False)
     except OSError as exc:
         raise RenderError(f"pandoc could not run: {exc}") from exc
     if done.returncode != 0:
         detail = done.stderr.decode("utf-8", "replace").strip()
-        raise RenderError(f"pandoc could not convert the report to Typst: {detail}")
+        raise RenderError(f"pandoc could not {doing}: {detail}")
     return done.stdout.decode("utf-8")
+
+
+def _document(text: str, source: str, doing: str) -> dict[str, Any]:
+    try:
+        return json.loads(_pandoc(text, source, "json", doing=doing))
+    except RecursionError as exc:
+        raise RenderError(f"pandoc could not {doing}: it is nested too deeply") from exc
 
 
 # ------------------------------------------------------------------ building blocks
@@ -105,6 +125,13 @@ def words(text: str) -> list[Node]:
                 out.append({"t": "Space"})
             out.append({"t": "Str", "c": breakable(word)})
     return out
+
+
+def fence(text: str, info: str = "") -> str:
+    """A fenced markdown block that ``text`` cannot close: longer than any backtick run."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{info}\n{text.rstrip(chr(10))}\n{ticks}"
 
 
 def raw_typst(text: str) -> Node:
@@ -194,20 +221,24 @@ def stringify(value: Any) -> str:
     if tag in ("Span", "Div"):
         return stringify(c[1])
     if tag == "Quoted":
-        mark = '"' if c[0].get("t") == "DoubleQuote" else "'"
-        return mark + stringify(c[1]) + mark
+        double = c[0].get("t") == "DoubleQuote"
+        return ("\u201c" if double else "\u2018") + stringify(c[1]) + (
+            "\u201d" if double else "\u2019")
     return stringify(c) if isinstance(c, list) else ""
 
 
 def _number_kind(text: str) -> bool | None:
-    """True: a number; None: empty or a missing-value marker; False: text."""
-    text = text.strip()
+    """True: a number; None: empty or a missing-value marker; False: text. As the Lua
+    filter had it: ASCII spaces trimmed, then thousands commas, one trailing % and a
+    leading minus sign (U+2212) taken off, then Lua's tonumber (ASCII digits, decimal or
+    hexadecimal, spaces around allowed)."""
+    text = text.strip(_LUA_SPACE)
     if text in _MISSING:
         return None
     bare = text.replace(",", "").removesuffix("%")
     if bare.startswith("\u2212"):
         bare = "-" + bare[1:]
-    return bool(_NUMBER.fullmatch(bare))
+    return bool(_NUMBER.fullmatch(bare.strip(_LUA_SPACE)))
 
 
 def _align_numeric_columns(table: Node) -> None:
@@ -266,7 +297,19 @@ def _rule(node: Node) -> list[Node]:
     if tag in ("RawBlock", "RawInline"):
         return []
     if tag == "Str":
-        node["c"] = breakable(node["c"])
+        text = breakable(node["c"])
+        if text.startswith("."):
+            # after `#emph[x]` (pandoc's Typst for *x*), a "." would call a method on it:
+            # `*x*.at(panic(1))` ran code. An escaped dot ends the expression ("(" and "["
+            # pandoc escapes itself).
+            rest = [{"t": "Str", "c": text[1:]}] if len(text) > 1 else []
+            return [{"t": "RawInline", "c": ["typst", "\\."]}, *rest]
+        node["c"] = text
+    elif tag in ("CodeBlock", "Code"):
+        # a class becomes the raw block's language, written unescaped after ```: keep
+        # only plain language names ("x```#code" ran the code)
+        attr = node["c"][0]
+        attr[1] = [c for c in attr[1] if _LANGUAGE.fullmatch(c)][:1]
     elif tag == "Image":
         if not OWN_IMAGE.fullmatch(node["c"][2][0]):
             return [{"t": "Emph", "c": node["c"][1]}]
@@ -373,17 +416,25 @@ class Body:
     def html(self, fragment: str) -> None:
         """An HTML output other than a reader's table: pandoc's HTML reader, sandboxed,
         then the rules."""
-        doc = json.loads(_pandoc(fragment, "html", "json"))
-        self.blocks(walk(doc["blocks"], _rule))
+        doc = _document(fragment, "html", "read an HTML output")
+        try:
+            self.blocks(walk(doc["blocks"], _rule))
+        except RecursionError as exc:
+            raise RenderError("an HTML output is nested too deeply to typeset") from exc
 
     def typst(self) -> str:
-        doc = json.loads(_pandoc("\n\n".join(self.parts) + "\n", PANDOC_FORMAT, "json"))
+        doc = _document("\n\n".join(self.parts) + "\n", PANDOC_FORMAT,
+                        "read the report's markdown")
 
         def rule(node: Node) -> list[Node]:
             if node["t"] == "RawBlock" and node["c"][0] == self.FORMAT:
                 return self.outputs.get(node["c"][1].strip(), [])
             return _rule(node)
 
-        doc["blocks"] = _drop_dangling_links(walk(doc["blocks"], rule))
-        return _pandoc(json.dumps(doc, ensure_ascii=False), "json", "typst",
-                       "--wrap=preserve")
+        try:
+            doc["blocks"] = _drop_dangling_links(walk(doc["blocks"], rule))
+            text = json.dumps(doc, ensure_ascii=False)
+        except RecursionError as exc:
+            raise RenderError("the report is nested too deeply to typeset") from exc
+        return _pandoc(text, "json", "typst", "--wrap=preserve",
+                       doing="convert the report to Typst")

@@ -36,6 +36,7 @@ import typst
 from nbconvert.exporters import Exporter, HTMLExporter, TemplateExporter
 from nbconvert.filters import strip_ansi
 from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import Preprocessor
 from pygments.formatters import HtmlFormatter
@@ -443,14 +444,16 @@ def clean_html(value: Any) -> str:
 def report_html(output) -> str:
     """An HTML output for the page: a reader's table built from its data (every string
     escaped, see analysis.outputs), any other HTML through `clean_html`; table data of the
-    wrong shape falls back to the output's HTML, or its plain text."""
+    wrong shape falls back to the output's HTML, its Markdown, or its plain text."""
     data = output.get("data", {}) or {}
     table = outputs.read_table(data.get(outputs.TABLE_MIME))
     if table is not None:
         return outputs.table_html(table)
     if "text/html" in data:
         return clean_html(data["text/html"])
-    return _pre(_text(data.get("text/plain")))  # data of the wrong shape and nothing else
+    if "text/markdown" in data:  # data of the wrong shape: the next format the output has
+        return clean_html(markdown2html_mistune(_text(data["text/markdown"])))
+    return _pre(_text(data.get("text/plain")))
 
 
 def _figure(body: str, caption: str | None) -> str:
@@ -673,7 +676,7 @@ def typst_body(nb, figures_dir: Path, *, with_code: bool) -> str:
         elif cell.cell_type == "code":
             source = _text(cell.source)
             if with_code and source.strip():
-                body.blocks(pdfbody.code_block(source))
+                body.markdown(pdfbody.fence(source, "python"))
             for output in cell.get("outputs", []):
                 _output_blocks(output, figures, body)
     return body.typst()
