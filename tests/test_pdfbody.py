@@ -208,3 +208,11 @@ def test_markdown_nested_too_deeply_is_a_render_error():
 def test_stringify_writes_curly_quotes_as_pandoc_does():
     quoted = {"t": "Quoted", "c": [{"t": "DoubleQuote"}, [{"t": "Str", "c": "a"}]]}
     assert stringify([quoted]) == "\u201ca\u201d"
+
+
+def test_a_broken_chart_or_image_is_a_note_in_the_pdf():
+    text = _pdf_text(_md_nb("Before.", {"image/svg+xml": "<svg><script>x</script",
+                                        "text/plain": "chart"}))
+    assert "[chart could not be displayed]" in text
+    text = _pdf_text(_md_nb("Before.", {"image/png": "not base64!", "text/plain": "image"}))
+    assert "[image could not be displayed]" in text

@@ -144,6 +144,11 @@ def typst_string(text: str) -> str:
     return f'"{text}"'
 
 
+def note(text: str) -> list[Node]:
+    """A short note in italics, e.g. for an output that cannot be shown."""
+    return [{"t": "Para", "c": [{"t": "Emph", "c": words(text)}]}]
+
+
 def code_block(text: str) -> list[Node]:
     return [{"t": "CodeBlock", "c": [_attr(), text.rstrip("\n")]}]
 

@@ -8,9 +8,8 @@ PDF: pandoc reads the markdown cells into its JSON document, each cell output is
 as pandoc blocks (a reader's table from its data, a chart as a Typst figure with its alt
 text; other HTML through pandoc's sandboxed HTML reader), the project's rules are
 applied in Python (pdfbody: no raw Typst from the notebook, only its own images), pandoc
-writes Typst, and the `typst` package
-compiles it inside templates/typst/report.typ. Report metadata reaches Typst only as
-JSON data, never as markup. No LaTeX, no browser.
+writes Typst, and the `typst` package compiles it inside templates/typst/report.typ.
+Report metadata reaches Typst only as JSON data, never as markup. No LaTeX, no browser.
 """
 
 from __future__ import annotations
@@ -637,8 +636,7 @@ def _output_blocks(output, figures: _ImageFiles, body: pdfbody.Body) -> None:
         try:
             clean = _sanitize_svg(svg, prefix="", label=None, standalone=True)
         except _SVGError:
-            body.blocks([{"t": "Para", "c": [
-                {"t": "Emph", "c": pdfbody.words("[chart could not be displayed]")}]}])
+            body.blocks(pdfbody.note("[chart could not be displayed]"))
             return
         body.blocks(pdfbody.figure_blocks(figures.add(clean.encode("utf-8"), "svg"), alt,
                                           _caption(output, "image/svg+xml")))
@@ -648,8 +646,7 @@ def _output_blocks(output, figures: _ImageFiles, body: pdfbody.Body) -> None:
             try:
                 raw = base64.b64decode("".join(_text(data[mime]).split()), validate=True)
             except (binascii.Error, ValueError):
-                body.blocks([{"t": "Para", "c": [
-                    {"t": "Emph", "c": pdfbody.words("[image could not be displayed]")}]}])
+                body.blocks(pdfbody.note("[image could not be displayed]"))
                 return
             body.blocks(pdfbody.figure_blocks(figures.add(raw, ext), _alt_text(output, mime),
                                               _caption(output, mime)))
