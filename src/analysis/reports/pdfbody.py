@@ -159,10 +159,11 @@ def error_blocks(title: str, trace: str) -> list[Node]:
 
 
 def figure_blocks(name: str, alt: str | None, caption: str | None) -> list[Node]:
-    """Rule 3 for a chart render.py wrote: a Typst figure with its alt text."""
+    """Rule 3 for a chart render.py wrote: a Typst figure with its alt text; with no
+    caption, the image alone, in a paragraph of its own, still with its alt text."""
     if not caption:
-        image = {"t": "Image", "c": [_attr(), words(alt or "Chart"), [name, ""]]}
-        return [{"t": "Para", "c": [image]}]
+        image = f'#box(image("{name}", alt: {typst_string(alt or "Chart")}))'
+        return [{"t": "Para", "c": [{"t": "RawInline", "c": ["typst", image]}]}]
     return _typst_figure(name, alt or "Chart", words(caption))
 
 
