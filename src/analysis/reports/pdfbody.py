@@ -283,17 +283,7 @@ def _table(table: Node) -> list[Node]:
 
 def _images(blocks: list) -> list[Node]:
     found: list[Node] = []
-
-    def visit(value: Any) -> None:
-        if isinstance(value, list):
-            for v in value:
-                visit(v)
-        elif isinstance(value, dict):
-            if value.get("t") == "Image":
-                found.append(value)
-            visit(value.get("c"))
-
-    visit(blocks)
+    _visit(blocks, lambda node: found.append(node) if node["t"] == "Image" else None)
     return found
 
 
