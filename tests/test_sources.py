@@ -239,6 +239,33 @@ def test_malformed_yaml_names_the_line_where_the_problem_starts():
     assert err.line == 7
 
 
+def test_source_files_are_parsed_by_libyaml_with_the_same_result_and_limits(repo_root):
+    # libyaml scans a source file in C (analysis.files.limited_safe_loader); the composer
+    # that checks the limits, and the constructors, stay the project's own
+    import yaml
+
+    from analysis import files
+    from analysis.figures import source as src
+
+    assert "CParser" in [c.__name__ for c in src._Loader.__mro__]
+    text = (repo_root / "data/sources/kursk-incursion-2025.yaml").read_text(encoding="utf-8")
+    slow = files._python_twin(src._Loader)
+    assert src.load_yaml(text, "k.yaml") == yaml.load(text, Loader=slow)  # noqa: S506
+    for body, problem in (("a: &x [1]\nb: *x\n", "alias"), ("a: " + "[" * 60 + "]" * 60,
+                                                             "levels deep")):
+        with pytest.raises(SourceError, match=problem):
+            src.load_yaml(body, "t.yaml")
+
+
+def test_a_yaml_error_keeps_pyyamls_words_where_libyamls_say_less():
+    # libyaml: "found character that cannot start any token"; PyYAML names the tab
+    err = error_of(FIGURE.replace("    unit: km²", "\tunit: km²"))
+    assert "found character '\\t' that cannot start any token" in str(err)
+    assert err.line == 7
+    err = error_of(FIGURE.replace("unit: km²", 'unit: "\\q"'))
+    assert "unknown escape character 'q'" in str(err)
+
+
 def test_suggestion_is_not_followed_by_a_stray_full_stop():
     err = error_of(FIGURE + "    qualifer: about\n")
     assert "Did you mean 'qualifier'?." not in str(err)

@@ -21,7 +21,7 @@ import yaml
 from analysis.errors import LimitError, SourceError, UnknownUnit
 from analysis.figures.bounds import QUALIFIERS, normalise_qualifier
 from analysis.figures.units import is_headcount, parse_unit
-from analysis.files import LimitedComposer, read_capped
+from analysis.files import limited_safe_loader, load_limited, read_capped
 
 ID_RE = re.compile(r"[a-z][a-z0-9_]*")  # used with fullmatch: "a\n" is no id
 
@@ -46,7 +46,7 @@ class _Map(dict):
     key_lines: dict
 
 
-class _Loader(LimitedComposer, yaml.SafeLoader):
+class _Loader(limited_safe_loader()):
     pass
 
 
@@ -685,7 +685,7 @@ def load_yaml(text: str, path: str) -> object:
     every problem is a SourceError naming the file and line. Used for source files and the
     quantities file alike."""
     try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        doc = load_limited(text, _Loader)
     except _DuplicateKey as exc:
         raise SourceError(path, f"the key '{exc.key}' appears twice in one mapping",
                           line=exc.line, fix="remove one of them") from None

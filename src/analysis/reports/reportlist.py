@@ -57,7 +57,7 @@ from analysis.errors import (
     ReportListError,
     UsageError,
 )
-from analysis.files import PROJECT_FILE, LimitedComposer, read_capped
+from analysis.files import PROJECT_FILE, limited_safe_loader, load_limited, read_capped
 
 REPORT_LIST = PROJECT_FILE
 FORMATS = ("html", "pdf", "ipynb")
@@ -69,13 +69,13 @@ INPUT_FILE = "input file"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-class _Loader(LimitedComposer, yaml.SafeLoader):
+class _Loader(limited_safe_loader()):
     """Safe YAML without aliases or deep nesting (analysis.files)."""
 
 
 def _load_yaml(text: str):
     # ValueError: an int of more than 4,300 digits; LimitError is a ValueError too
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    return load_limited(text, _Loader)
 
 
 @dataclass(frozen=True)
