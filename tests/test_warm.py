@@ -134,6 +134,42 @@ def test_what_a_kernel_imports_to_start_and_run_a_cell_comes_from_the_template(
     assert summary.failed == []
 
 
+def test_a_kernel_starts_with_the_stacks_first_use_costs_paid_and_nothing_else(
+        tmp_path, fresh_server):
+    # notebook/warmup.py ran in the template, before the fork, and left no figure open
+    # and no rcParam changed behind it
+    root = make_project(tmp_path)
+    write_notebook(root / "notebooks" / "tiny.ipynb", extra_cells=[
+        "import matplotlib, matplotlib.pyplot as plt\n"
+        "from analysis.notebook import warmup\n"
+        "assert warmup.ran, 'the template did not warm up'\n"
+        "assert plt.get_fignums() == [], plt.get_fignums()\n"
+        "assert matplotlib.rcParams['font.size'] == 10.0\n"
+        "assert matplotlib.rcParams['svg.hashsalt'] is None"])
+    summary, _ = run(root, "main")
+    assert summary.failed == []
+
+
+def test_warming_up_leaves_no_state_and_never_raises(monkeypatch):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from analysis.notebook import plots, warmup
+
+    before = dict(matplotlib.rcParams)
+    warmup.run()
+    assert warmup.ran
+    assert plt.get_fignums() == [] and dict(matplotlib.rcParams) == before
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a chart that cannot be drawn")
+
+    monkeypatch.setattr(plots, "range_chart", broken)
+    warmup.run()  # only a saving: a failure is not the template's failure
+    with pytest.raises(RuntimeError):
+        warmup._run()
+
+
 def test_the_executed_notebook_is_not_rewritten_after_every_cell(tmp_path, fresh_server):
     # papermill saves the notebook before and after each cell; a build writes it when the
     # run starts and when it ends (engine.py), never between cells. The kernel's working

@@ -11,7 +11,10 @@ measured against that:
   analysis.reports.warm`) that imports the report stack (`PRELOAD`) and ipykernel,
   then waits. Every kernel is a `fork()` of that template which then becomes a
   brand-new ipykernel (`IPKernelApp`) on the connection file jupyter_client wrote.
-  Forking costs milliseconds and shares the imported modules copy-on-write.
+  Forking costs milliseconds and shares the imported modules copy-on-write. Before
+  its first fork the template also takes the stack's first-use paths once (fonts,
+  unit and parser caches: `analysis.notebook.warmup`, on made-up figures), which had
+  cost every kernel about 50 ms of CPU.
 
 The fork server is what the build uses. Each report still runs in its own fresh
 process: what a notebook does to its globals, to matplotlib's rcParams, to a module
@@ -68,6 +71,9 @@ KERNEL_MODULES = (
     "IPython.core.logger", "IPython.extensions.storemagic", "sqlite3",
     "tornado.platform.asyncio", "tornado.queues", "matplotlib.backends.backend_svg",
 )
+# Run once in the template after the imports: the stack's first-use costs (fonts, unit
+# caches), about 50 ms of every kernel's CPU, paid before the forks (notebook/warmup.py).
+WARM_UP = "analysis.notebook.warmup"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 START_TIMEOUT = 120.0  # seconds for a template to import the stack (a loaded machine)
 
@@ -459,6 +465,8 @@ def _template(preload: list[str]) -> None:
         answers.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode() + b"\n")
         answers.flush()
         return
+    if WARM_UP.rpartition(".")[0] in preload:
+        importlib.import_module(WARM_UP).run()  # first-use costs too; never raises
     gc.collect()
     gc.freeze()  # the imported objects stay put: children do not copy their pages
     answers.write(b'{"ready": true}\n')
