@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -106,9 +107,11 @@ def test_isolation_holds_in_a_process_pool(tmp_path):
     summary, _ = run(root, jobs=2)
     assert summary.failed == [] and len(summary.built) == 3
     pids = [published_pids(root, n) for n in summary.built]
-    # Two workers, two templates at most; three reports, three kernel processes.
+    # Two workers, one template they share (the build's); three reports, three kernels.
     assert len({p["pid"] for p in pids}) == 3
-    assert len({p["ppid"] for p in pids}) <= 2
+    assert len({p["ppid"] for p in pids}) == 1
+    [template] = {p["ppid"] for p in pids}
+    assert not _alive(template)  # the build has ended: so has its template
 
 
 def test_the_stack_is_imported_before_the_first_cell(tmp_path, fresh_server):
@@ -277,3 +280,68 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+def _kernel_args(tmp_path, name):
+    return ["-f", str(tmp_path / f"{name}.json")], str(tmp_path), None, None
+
+
+def test_workers_share_one_template_and_take_only_their_own_kernels_with_them(tmp_path):
+    shared = warm.SharedTemplate.start()
+    a, b = _join(shared), _join(shared)
+    try:
+        ka, kb = a.spawn(*_kernel_args(tmp_path, "a")), b.spawn(*_kernel_args(tmp_path, "b"))
+        assert a.pid() == b.pid() == shared.proc.pid  # one template for both workers
+        assert stat.S_IMODE(os.stat(shared.folder).st_mode) == 0o700  # this user's only
+        a.close()  # a worker goes: its kernel goes, the other worker's stays
+        _wait_until(lambda: not _alive(ka))
+        assert _alive(kb) and _alive(shared.proc.pid) and b.poll(kb) is None
+    finally:
+        b.close()
+        shared.close()
+    _wait_until(lambda: not _alive(kb))
+    assert shared.proc.returncode is not None and not os.path.exists(shared.folder)
+
+
+def test_a_worker_whose_shared_template_died_retries_on_a_template_of_its_own(tmp_path):
+    shared = warm.SharedTemplate.start()
+    fork = _join(shared)
+    try:
+        fork.spawn(*_kernel_args(tmp_path, "a"))
+        shared.proc.kill()  # as if the OOM killer took it
+        shared.proc.wait()
+        with pytest.raises(warm.KernelStartError, match="template died"):
+            fork.spawn(*_kernel_args(tmp_path, "b"))
+        assert fork.restart_if_dead()
+        kernel = fork.spawn(*_kernel_args(tmp_path, "c"))
+        assert fork.proc is not None and fork.pid() == fork.proc.pid != shared.proc.pid
+        assert fork.starts == 2 and fork.poll(kernel) is None
+    finally:
+        fork.close()
+        shared.close()
+
+
+def test_a_shared_template_that_cannot_import_fails_each_worker_once():
+    shared = warm.SharedTemplate.start(preload=("analysis_no_such_module_for_test",))
+    fork = _join(shared)
+    try:
+        for _ in "ab":
+            with pytest.raises(warm.WarmStateError, match="analysis_no_such_module_for_test"):
+                fork.spawn(["-f", "k.json"], None, None, None)
+        assert not fork.restart_if_dead() and fork.starts == 1
+    finally:
+        fork.close()
+        shared.close()
+
+
+def _join(shared):
+    fork = warm.ForkServer(address=shared.address)
+    fork.start()
+    return fork
+
+
+def _wait_until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

@@ -17,17 +17,18 @@ from analysis.reports.task import TaskResult, run_task
 SCHEDULER_CONNECT_TIMEOUT = 30  # seconds to reach a Dask scheduler before giving up
 
 
-def _warm_worker(build_pid: int | None = None) -> None:
+def _warm_worker(build_pid: int | None = None, template: str | None = None) -> None:
     """Pool initializer: pay the imports once per worker, all workers at once: the
-    worker's own (papermill, the renderers) while its kernel template imports the
-    report stack (reports.warm); and leave (with the kernels this worker started) as
-    soon as the build that made it is gone."""
+    worker's own (papermill, the renderers) while the build's kernel template (at the
+    socket `template`; else one of the worker's own) imports the report stack
+    (reports.warm); and leave (with the kernels this worker started) as soon as the
+    build that made it is gone."""
     if build_pid is not None:
         threading.Thread(target=_exit_with, args=(build_pid,), daemon=True,
                          name="exit-with-build").start()
     from analysis.reports import warm
 
-    warm.start()
+    warm.start(address=template)
     skip_slow_imports()
     import nbformat  # noqa: F401
     import papermill  # noqa: F401
@@ -69,10 +70,14 @@ def run_pool(tasks, jobs, on_cell, on_start):
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
+    from analysis.reports import warm
+
     # forkserver: workers start from a clean small process (no threads, no copy of
-    # this one's state); each imports papermill in parallel in _warm_worker.
+    # this one's state); each imports papermill in parallel in _warm_worker, while the
+    # one kernel template they share imports the report stack.
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["analysis.reports.runners"])
+    template = warm.SharedTemplate.start()
     manager = queue = pump = None
     if on_cell is not None:
         manager = ctx.Manager()
@@ -80,8 +85,9 @@ def run_pool(tasks, jobs, on_cell, on_start):
         pump = threading.Thread(target=_pump, args=(queue, on_cell), daemon=True)
         pump.start()
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
-                                 initializer=_warm_worker, initargs=(os.getpid(),)) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_warm_worker,
+                                 initargs=(os.getpid(), template and template.address)
+                                 ) as pool:
             futures = {}
             for task in tasks:
                 futures[pool.submit(run_task, task, queue)] = task
@@ -98,6 +104,8 @@ def run_pool(tasks, jobs, on_cell, on_start):
             queue.put(None)
             pump.join(timeout=2)
             manager.shutdown()
+        if template is not None:
+            template.close()
 
 
 def _pump(queue, on_cell):

@@ -7,10 +7,13 @@ measured against that:
 
 - a pool of pre-started single-use kernels hides the start-up behind other work but
   still pays it, in full, per report: with every core busy that saves nothing;
-- a *fork server* pays it once. Each worker starts one template process (`python -m
-  analysis.reports.warm`) that imports the report stack (`PRELOAD`) and ipykernel,
-  then waits. Every kernel is a `fork()` of that template which then becomes a
-  brand-new ipykernel (`IPKernelApp`) on the connection file jupyter_client wrote.
+- a *fork server* pays it once. A template process (`python -m analysis.reports.warm`)
+  imports the report stack (`PRELOAD`) and ipykernel, then waits. Every kernel is a
+  `fork()` of that template which then becomes a brand-new ipykernel (`IPKernelApp`)
+  on the connection file jupyter_client wrote. A local build starts one template that
+  all its pool workers share (`SharedTemplate`: they connect to its socket), so the
+  stack is imported once per build, not once per worker; a Dask worker, or a build
+  that runs its reports in its own process, has a template of its own.
   Forking costs milliseconds and shares the imported modules copy-on-write. Before
   its first fork the template also takes the stack's first-use paths once (fonts,
   unit and parser caches: `analysis.notebook.warmup`, on made-up figures), which had
@@ -38,9 +41,11 @@ nbconvert exporters and Jinja templates, loaded once (reports.render), and nothi
 Faults: a template whose imports fail is not restarted: every report on that worker
 fails at once with the import error (it would fail the same way in the notebook). A
 template that dies (killed, out of memory) is a transient fault: the kernel start
-fails, the task retries once on a new template, and says so. When the worker goes,
-the template sees its command pipe close, kills the kernels it forked and exits; a
-kernel whose template is gone exits too (ipykernel's parent poller).
+fails, the task retries once on a new template (a worker of a shared one that died
+starts one of its own), and says so. When a worker goes, its template sees its pipe or
+connection close and kills the kernels that worker asked for; a template of its own
+then exits, the shared one exits when the build goes; a kernel whose template is gone
+exits too (ipykernel's parent poller).
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ import traceback
 
 from analysis.errors import KernelStartError, WarmStateError
 
-# Imported once per worker by the template; a kernel forked from it starts with them.
+# Imported once by the template; a kernel forked from it starts with them.
 PRELOAD = (
     "numpy", "pandas", "matplotlib", "matplotlib.pyplot", "pint", "yaml",
     "IPython.display", "analysis.figures", "analysis.notebook",
@@ -82,24 +87,50 @@ START_TIMEOUT = 120.0  # seconds for a template to import the stack (a loaded ma
 
 
 class ForkServer:
-    """The client of one template process; thread-safe (a Dask worker may run threads)."""
+    """The client of one template process; thread-safe (a Dask worker may run threads).
 
-    def __init__(self, preload=PRELOAD, python_args: tuple[str, ...] = ()):
+    Its own template (started here, spoken to over its stdin and stdout), or, with
+    `address`, the build's shared one (`SharedTemplate`), spoken to over a socket. If
+    the shared one cannot be reached or dies, the next start is a template of its own.
+    """
+
+    def __init__(self, preload=PRELOAD, python_args: tuple[str, ...] = (),
+                 address: str | None = None):
         self.preload = tuple(preload)
         self.python_args = tuple(python_args)
+        self.address = address
         self.lock = threading.Lock()
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen | None = None  # a template of its own
+        self.sock = None  # or a connection to the shared one
+        self._rfile = self._wfile = None
+        self._pid: int | None = None
+        self._gone = False  # the template closed the connection or died
         self.broken: str | None = None  # the import error, once known
-        self.starts = 0  # templates started (the first, and one per transient fault)
+        self.starts = 0  # templates started or joined (one per transient fault)
 
     def start(self) -> None:
         """Start the template; returns at once (it imports while the worker does other work)."""
         with self.lock:
             self._start()
 
+    def _running(self) -> bool:
+        if self.sock is not None:
+            return not self._gone
+        return self.proc is not None and self.proc.poll() is None
+
     def _start(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+        if self._running():
             return
+        self._disconnect()
+        self._ready, self._gone, self._pid = False, False, None
+        self.starts += 1
+        if self.address is not None:
+            sock = _connect(self.address)
+            if sock is not None:
+                self.sock = sock
+                self._rfile, self._wfile = sock.makefile("rb"), sock.makefile("wb")
+                return
+            self.address = None  # the shared template is not there: start one here
         env = {**os.environ, "MPLBACKEND": INLINE_BACKEND}
         env.pop("JPY_PARENT_PID", None)
         self.proc = subprocess.Popen(
@@ -108,40 +139,44 @@ class ForkServer:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, cwd="/", close_fds=True,
         )
-        self.starts += 1
-        self._ready = False
+        self._rfile, self._wfile, self._pid = self.proc.stdout, self.proc.stdin, self.proc.pid
+
+    def _died(self, detail: str, when: str = "") -> KernelStartError:
+        self._gone = True
+        if self.proc is not None:
+            detail = f"exit code {self.proc.wait()}"
+        return KernelStartError(f"the worker's kernel template died {when}({detail})")
 
     def _ask(self, request: dict) -> dict:
         """One request, one answer; KernelStartError if the template is gone."""
         if self.broken:
             raise WarmStateError(self.broken)
-        if self.proc is None or self.proc.poll() is not None:
+        if not self._running():
             raise KernelStartError("the worker's kernel template is not running")
         try:
             if not self._ready:
                 self._ready_answer()
-            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
-            self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
+            self._wfile.write(json.dumps(request).encode() + b"\n")
+            self._wfile.flush()
+            line = self._rfile.readline()
         except (OSError, ValueError) as exc:
-            raise KernelStartError(f"the worker's kernel template died ({exc})") from None
+            raise self._died(str(exc)) from None
         if not line:
-            raise KernelStartError(
-                f"the worker's kernel template died (exit code {self.proc.wait()})")
+            raise self._died("it closed the connection")
         return json.loads(line)
 
     def _ready_answer(self) -> None:
-        line = self.proc.stdout.readline()  # the template's first line: ready, or why not
+        line = self._rfile.readline()  # the template's first line: ready, or why not
         if not line:
-            raise KernelStartError(
-                f"the worker's kernel template died while importing (exit code "
-                f"{self.proc.wait()})")
+            raise self._died("it closed the connection", "while importing ")
         answer = json.loads(line)
         if "error" in answer:
             self.broken = (f"the worker could not import the report stack: "
                            f"{answer['error']}")
-            self.proc.wait()
+            if self.proc is not None:
+                self.proc.wait()
             raise WarmStateError(self.broken)
+        self._pid = answer.get("pid", self._pid)
         self._ready = True
 
     def spawn(self, args: list[str], cwd: str | None, env: dict | None,
@@ -163,21 +198,36 @@ class ForkServer:
                 return -signal.SIGKILL  # the template is gone; so is its kernel
 
     def restart_if_dead(self) -> bool:
-        """After a failed start: a new template if the old one died. False if broken."""
+        """After a failed start: a new template if the old one died (a template of its
+        own, if the shared one did). False if the stack cannot be imported."""
         with self.lock:
             if self.broken:
                 return False
-            if self.proc is None or self.proc.poll() is not None:
+            if not self._running():
+                if self.sock is not None:
+                    self.address = None
                 self._start()
             return True
 
     def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
+        """The template's pid: its own at once, the shared one's once it has answered."""
+        return self._pid
+
+    def _disconnect(self) -> None:
+        if self.sock is not None:
+            for f in (self._rfile, self._wfile, self.sock):
+                try:
+                    f.close()
+                except OSError:
+                    pass
+            self.sock = None
 
     def close(self) -> None:
-        """Stop the template; it kills any kernel it forked that is still running."""
+        """Stop the template; it kills any kernel it forked that is still running (the
+        shared one: any kernel this worker asked for)."""
         with self.lock:
             proc, self.proc = self.proc, None
+            self._disconnect()
         if proc is None:
             return
         try:
@@ -192,25 +242,99 @@ class ForkServer:
         proc.stdout.close()
 
 
+CONNECT_TIMEOUT = 10.0  # seconds for a shared template to bind its socket
+
+
+def _connect(address: str):
+    """A connection to the shared template at `address`, or None if there is none."""
+    import socket
+
+    deadline = time.monotonic() + CONNECT_TIMEOUT
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(address)
+            return sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.02)  # the template has not bound it yet
+        except OSError:
+            sock.close()
+            return None
+
+
+class SharedTemplate:
+    """One template for all of a build's local workers (runners.run_pool).
+
+    N workers with a template each import the report stack N times (about 3 s of CPU
+    and 150 MB each); with one, the stack is imported once and every kernel of the
+    build is a fork of it. The build starts it and holds its stdin: when the build
+    ends, or dies, the template kills every kernel it forked and exits. It listens on
+    a socket in a folder only this user can open; each worker connects to it
+    (`start(address=...)`). None if no such socket can be made here."""
+
+    def __init__(self, proc: subprocess.Popen, folder: str, address: str):
+        self.proc, self.folder, self.address = proc, folder, address
+
+    @classmethod
+    def start(cls, preload=PRELOAD) -> SharedTemplate | None:
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="analysis-warm-")  # mode 0700
+        address = os.path.join(folder, "template.sock")
+        if len(address.encode()) > 100:  # AF_UNIX paths are short (108 bytes)
+            os.rmdir(folder)
+            return None
+        env = {**os.environ, "MPLBACKEND": INLINE_BACKEND}
+        env.pop("JPY_PARENT_PID", None)
+        proc = subprocess.Popen(
+            [sys.executable, *_python_args(), "-m", "analysis.reports.warm",
+             json.dumps(list(preload)), address],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env, cwd="/", close_fds=True,
+        )
+        return cls(proc, folder, address)
+
+    def close(self) -> None:
+        import shutil
+
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 _server: ForkServer | None = None
 _server_lock = threading.Lock()
 
 
-def server(preload=None) -> ForkServer:
-    """This process's fork server, started on first use (or by `start`)."""
+def server(preload=None, address: str | None = None) -> ForkServer:
+    """This process's fork server, started on first use (or by `start`); with
+    `address`, the client of that shared template (SharedTemplate)."""
     global _server
     with _server_lock:
-        if _server is None or (preload is not None and tuple(preload) != _server.preload):
+        if _server is None or (preload is not None and tuple(preload) != _server.preload) or (
+                address is not None and address != _server.address):
             if _server is not None:
                 _server.close()
-            _server = ForkServer(PRELOAD if preload is None else preload, _python_args())
+            _server = ForkServer(PRELOAD if preload is None else preload, _python_args(),
+                                 address=address)
             _server.start()
         return _server
 
 
-def start(preload=None) -> ForkServer:
-    """Start this process's template now, so its imports overlap other work."""
-    return server(preload)
+def start(preload=None, address: str | None = None) -> ForkServer:
+    """Start this process's template now (or join the shared one at `address`), so its
+    imports overlap other work."""
+    return server(preload, address)
 
 
 def stop() -> None:
@@ -446,10 +570,47 @@ def dask_plugin():
 # --- the template process ------------------------------------------------------------
 
 
-def _template(preload: list[str]) -> None:
-    """Import the stack, say so, then fork a kernel per request until stdin closes."""
+class _Conn:
+    """One client of the template: a worker's pipe pair, or its socket connection.
+
+    The protocol is one JSON line per request and one per answer, and a client sends
+    its next request only after reading the answer (ForkServer holds a lock), so a
+    buffered reader never holds a line the selector has not seen."""
+
+    def __init__(self, rfile, wfile, sock=None):
+        self.rfile, self.wfile, self.sock = rfile, wfile, sock
+        self.kernels: set[int] = set()
+
+    def send(self, answer: dict) -> bool:
+        try:
+            self.wfile.write(json.dumps(answer).encode() + b"\n")
+            self.wfile.flush()
+            return True
+        except OSError:  # the client is gone; its EOF is handled when read
+            return False
+
+    def close(self) -> None:
+        for f in (self.rfile, self.wfile, self.sock):
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+
+
+def _template(preload: list[str], address: str | None = None) -> None:
+    """Import the stack, say so, then fork a kernel per request.
+
+    Without `address` the one client is the worker on stdin and stdout, and the
+    template ends when stdin closes. With `address` (a build's shared template) the
+    socket is bound first, so workers can connect while the stack imports; each
+    connection is a worker's, and stdin is only the build's lifeline: when it closes,
+    the template kills every kernel it forked and exits; when a worker's connection
+    closes, the kernels that worker asked for are killed."""
     import gc
     import importlib
+    import selectors
+    import socket
 
     # The protocol gets private copies of stdin and stdout: whatever an import prints
     # goes to /dev/null, not into an answer.
@@ -457,59 +618,107 @@ def _template(preload: list[str]) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
+    listener = None
+    if address is not None:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(address)
+        listener.listen(64)
     start_dir = sys.path[0]
+    error = None
     try:
         for name in (*KERNEL_MODULES, *preload):
             importlib.import_module(name)
     except BaseException as exc:  # ImportError, or anything a module raises on import
-        answers.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode() + b"\n")
-        answers.flush()
-        return
-    if WARM_UP.rpartition(".")[0] in preload:
-        importlib.import_module(WARM_UP).run()  # first-use costs too; never raises
-    gc.collect()
-    gc.freeze()  # the imported objects stay put: children do not copy their pages
-    answers.write(b'{"ready": true}\n')
-    answers.flush()
+        error = f"{type(exc).__name__}: {exc}"
+    else:
+        if WARM_UP.rpartition(".")[0] in preload:
+            importlib.import_module(WARM_UP).run()  # first-use costs too; never raises
+        gc.collect()
+        gc.freeze()  # the imported objects stay put: children do not copy their pages
+    first = {"error": error} if error else {"ready": True, "pid": os.getpid()}
     children: dict[int, int | None] = {}
-    while True:
-        line = commands.readline()
-        if not line:
-            break
-        request = json.loads(line)
-        op = request["op"]
-        if op == "spawn":
-            try:
-                pid = os.fork()
-            except OSError as exc:
-                answer = {"error": f"cannot fork a kernel: {exc}"}
+    selector = selectors.DefaultSelector()
+    if listener is None:
+        owner = _Conn(commands, answers)
+        owner.send(first)
+        if error:
+            return
+        selector.register(commands, selectors.EVENT_READ, owner)
+    else:
+        owner = None
+        selector.register(commands, selectors.EVENT_READ, "lifeline")
+        selector.register(listener, selectors.EVENT_READ, "accept")
+
+    conns: list[_Conn] = [] if owner is None else [owner]
+    running = True
+    while running:
+        for key, _ in selector.select():
+            if key.data == "lifeline":
+                if not commands.read(1):
+                    running = False  # the build is gone: so are its kernels
+                continue
+            if key.data == "accept":
+                sock, _ = listener.accept()
+                conn = _Conn(sock.makefile("rb"), sock.makefile("wb"), sock)
+                if conn.send(first) and not error:
+                    conns.append(conn)
+                    selector.register(conn.rfile, selectors.EVENT_READ, conn)
+                else:
+                    conn.close()
+                continue
+            conn = key.data
+            line = conn.rfile.readline()
+            if not line:  # the worker is gone: so are the kernels it asked for
+                selector.unregister(conn.rfile)
+                conns.remove(conn)
+                _kill(children, conn.kernels)
+                conn.close()
+                if conn is owner:
+                    running = False
+                continue
+            request = json.loads(line)
+            op = request["op"]
+            if op == "spawn":
+                try:
+                    pid = os.fork()
+                except OSError as exc:
+                    answer = {"error": f"cannot fork a kernel: {exc}"}
+                else:
+                    if pid == 0:
+                        # or a worker, or the build, would wait on a dead template
+                        selector.close()
+                        for c in conns:
+                            c.close()
+                        for f in (commands, answers, listener):
+                            if f is not None:
+                                f.close()
+                        _become_kernel(request, start_dir)  # never returns
+                    children[pid] = None
+                    conn.kernels.add(pid)
+                    answer = {"pid": pid}
+            elif op == "poll":
+                _reap(children)
+                answer = {"returncode": children.get(request["pid"], -signal.SIGKILL)}
             else:
-                if pid == 0:
-                    commands.close()  # or the worker would wait on a dead template
-                    answers.close()
-                    _become_kernel(request, start_dir)  # never returns
-                children[pid] = None
-                answer = {"pid": pid}
-        elif op == "poll":
-            _reap(children)
-            answer = {"returncode": children.get(request["pid"], -signal.SIGKILL)}
-        else:
-            answer = {"error": f"unknown request {op!r}"}
-        answers.write(json.dumps(answer).encode() + b"\n")
-        answers.flush()
-    # The worker is gone: so are its kernels.
-    _reap(children)
-    for pid, code in children.items():
-        if code is None:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
+                answer = {"error": f"unknown request {op!r}"}
+            conn.send(answer)
+    _kill(children, set(children))
     for pid, code in children.items():
         if code is None:
             try:
                 os.waitpid(pid, 0)
             except ChildProcessError:
+                pass
+
+
+def _kill(children: dict, pids: set[int]) -> None:
+    """SIGKILL the process groups of those of `pids` still running."""
+    _reap(children)
+    for pid in pids:
+        if children.get(pid, 0) is None:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
                 pass
 
 
@@ -567,4 +776,4 @@ def _become_kernel(request: dict, start_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    _template(json.loads(sys.argv[1]))
+    _template(json.loads(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else None)
