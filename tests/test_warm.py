@@ -345,3 +345,13 @@ def _wait_until(condition, timeout=30.0):
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_the_worker_stack_imports_once_and_starts_no_thread():
+    # runners.run_pool's forkserver imports it before forking every worker: safe only if
+    # importing it leaves the process with one thread and nothing else running
+    code = ("import sys, threading\n"
+            "import analysis.reports.workerstack\n"
+            "assert threading.active_count() == 1, threading.enumerate()\n"
+            "assert {'nbformat', 'papermill', 'analysis.reports.render'} <= set(sys.modules)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

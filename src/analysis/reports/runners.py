@@ -11,32 +11,23 @@ import threading
 import time
 
 from analysis.errors import UsageError
-from analysis.reports.reportlist import skip_slow_imports
 from analysis.reports.task import TaskResult, run_task
 
 SCHEDULER_CONNECT_TIMEOUT = 30  # seconds to reach a Dask scheduler before giving up
 
 
 def _warm_worker(build_pid: int | None = None, template: str | None = None) -> None:
-    """Pool initializer: pay the imports once per worker, all workers at once: the
-    worker's own (papermill, the renderers) while the build's kernel template (at the
-    socket `template`; else one of the worker's own) imports the report stack
-    (reports.warm); and leave (with the kernels this worker started) as soon as the
-    build that made it is gone."""
+    """Pool initializer: join the build's kernel template (at the socket `template`;
+    else start one of the worker's own), which imports the report stack (reports.warm);
+    the worker's own stack (papermill, the renderers) came with the fork (workerstack).
+    Leave, with the kernels this worker started, as soon as the build is gone."""
     if build_pid is not None:
         threading.Thread(target=_exit_with, args=(build_pid,), daemon=True,
                          name="exit-with-build").start()
     from analysis.reports import warm
 
     warm.start(address=template)
-    skip_slow_imports()
-    import nbformat  # noqa: F401
-    import papermill  # noqa: F401
-
-    try:
-        from analysis.reports import render  # noqa: F401
-    except ImportError:
-        pass
+    import analysis.reports.workerstack  # noqa: F401 - imported by the forkserver already
 
 
 def _exit_with(build_pid: int) -> None:
@@ -73,10 +64,10 @@ def run_pool(tasks, jobs, on_cell, on_start):
     from analysis.reports import warm
 
     # forkserver: workers start from a clean small process (no threads, no copy of
-    # this one's state); each imports papermill in parallel in _warm_worker, while the
+    # this one's state) that has imported their stack once (workerstack), while the
     # one kernel template they share imports the report stack.
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["analysis.reports.runners"])
+    ctx.set_forkserver_preload(["analysis.reports.runners", "analysis.reports.workerstack"])
     template = warm.SharedTemplate.start()
     manager = queue = pump = None
     if on_cell is not None:
