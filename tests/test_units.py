@@ -153,3 +153,28 @@ def test_area_round_trip_and_scale(x, a, b):
 @given(positive_fractions, positive_fractions)
 def test_conversion_is_linear(x, y):
     assert convert(x + y, "km²", "mi²") == convert(x, "km²", "mi²") + convert(y, "km²", "mi²")
+
+
+def test_the_registry_reads_pints_parsed_definitions_from_its_disk_cache(monkeypatch):
+    # pint's own cache of its parsed definition files (about 0.3 s a process); a cache
+    # that cannot be used is only a lost saving, never a failure
+    import pint
+
+    from analysis.figures import units
+
+    assert units.ureg.cache_folder is not None
+    calls = []
+    real = pint.UnitRegistry
+
+    def registry(*args, **kwargs):
+        calls.append(kwargs.get("cache_folder"))
+        if "cache_folder" in kwargs:
+            raise PermissionError("cache folder not writable")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pint, "UnitRegistry", registry)
+    fallback = units._registry()
+    assert calls == [":auto:", None] and fallback.cache_folder is None
+    # 1 mi² is exactly 2.589988110336 km² (1 mi = 1609.344 m, by definition)
+    assert fallback.Quantity(Fraction(1), "mi**2").to("km**2").magnitude == Fraction(
+        "2.589988110336")

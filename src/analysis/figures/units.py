@@ -19,7 +19,25 @@ from analysis.errors import UnknownUnit
 from analysis.figures.vocabulary import load_vocabulary, normalise
 
 _VOCABULARY = load_vocabulary()
-ureg = pint.UnitRegistry(non_int_type=Fraction)
+
+
+def _registry() -> pint.UnitRegistry:
+    """pint's registry, its definition files parsed once per machine, not per process.
+
+    Parsing pint's definitions costs about 0.5 s of CPU: every kernel template, CLI
+    command and notebook paid it. pint's disk cache (`cache_folder`, in this user's
+    cache folder: ~/.cache/pint) keeps the parsed result keyed by the files' contents,
+    so a new pint or definition file is parsed afresh. It is pickled, so it is only
+    read from a folder of this user's; if it cannot be used (not writable, a file
+    half-written by a process starting at the same moment) the definitions are
+    parsed as before."""
+    try:
+        return pint.UnitRegistry(non_int_type=Fraction, cache_folder=":auto:")
+    except Exception:  # the cache is only a saving
+        return pint.UnitRegistry(non_int_type=Fraction)
+
+
+ureg = _registry()
 for _definition in _VOCABULARY.definitions:  # headcounts, currencies (vocabulary.yaml)
     ureg.define(_definition)
 
