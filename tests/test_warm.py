@@ -355,3 +355,11 @@ def test_the_worker_stack_imports_once_and_starts_no_thread():
             "assert threading.active_count() == 1, threading.enumerate()\n"
             "assert {'nbformat', 'papermill', 'analysis.reports.render'} <= set(sys.modules)\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_without_a_folder_for_its_socket_there_is_no_shared_template(tmp_path, monkeypatch):
+    # run_pool then passes no address, and each worker starts a template of its own
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    assert warm.SharedTemplate.start() is None

@@ -282,7 +282,10 @@ class SharedTemplate:
     def start(cls, preload=PRELOAD) -> SharedTemplate | None:
         import tempfile
 
-        folder = tempfile.mkdtemp(prefix="analysis-warm-")  # mode 0700
+        try:
+            folder = tempfile.mkdtemp(prefix="analysis-warm-")  # mode 0700
+        except OSError:  # no temporary folder: each worker starts a template of its own
+            return None
         address = os.path.join(folder, "template.sock")
         if len(address.encode()) > 100:  # AF_UNIX paths are short (108 bytes)
             os.rmdir(folder)
