@@ -363,3 +363,22 @@ def test_without_a_folder_for_its_socket_there_is_no_shared_template(tmp_path, m
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
     assert warm.SharedTemplate.start() is None
+
+
+def test_a_worker_cut_off_mid_request_does_not_take_the_shared_template_down(tmp_path):
+    import socket
+
+    shared = warm.SharedTemplate.start()
+    fork = _join(shared)
+    try:
+        fork.spawn(*_kernel_args(tmp_path, "a"))  # the template is up and serving
+        for garbage in (b'{"op": "spa', b"not json\n"):
+            cut = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            cut.connect(shared.address)
+            cut.sendall(garbage)
+            cut.close()
+        kernel = fork.spawn(*_kernel_args(tmp_path, "b"))
+        assert fork.poll(kernel) is None and shared.proc.poll() is None
+    finally:
+        fork.close()
+        shared.close()

@@ -671,7 +671,12 @@ def _template(preload: list[str], address: str | None = None) -> None:
                 continue
             conn = key.data
             line = conn.rfile.readline()
-            if not line:  # the worker is gone: so are the kernels it asked for
+            try:
+                request = json.loads(line) if line.endswith(b"\n") else None
+            except ValueError:
+                request = None
+            if request is None:  # the worker is gone (or cut off mid-line): so are the
+                # kernels it asked for
                 selector.unregister(conn.rfile)
                 conns.remove(conn)
                 _kill(children, conn.kernels)
@@ -679,8 +684,7 @@ def _template(preload: list[str], address: str | None = None) -> None:
                 if conn is owner:
                     running = False
                 continue
-            request = json.loads(line)
-            op = request["op"]
+            op = request.get("op") if isinstance(request, dict) else None
             if op == "spawn":
                 try:
                     pid = os.fork()
