@@ -131,14 +131,7 @@ class ForkServer:
                 self._rfile, self._wfile = sock.makefile("rb"), sock.makefile("wb")
                 return
             self.address = None  # the shared template is not there: start one here
-        env = {**os.environ, "MPLBACKEND": INLINE_BACKEND}
-        env.pop("JPY_PARENT_PID", None)
-        self.proc = subprocess.Popen(
-            [sys.executable, *self.python_args, "-m", "analysis.reports.warm",
-             json.dumps(self.preload)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=env, cwd="/", close_fds=True,
-        )
+        self.proc = _start_template(self.preload, self.python_args)
         self._rfile, self._wfile, self._pid = self.proc.stdout, self.proc.stdin, self.proc.pid
 
     def _died(self, detail: str, when: str = "") -> KernelStartError:
@@ -242,6 +235,19 @@ class ForkServer:
         proc.stdout.close()
 
 
+def _start_template(preload, python_args, address: str | None = None) -> subprocess.Popen:
+    """`python -m analysis.reports.warm`: spoken to over its stdin and stdout, or, with
+    `address`, over that socket (its stdin is then only the build's lifeline)."""
+    env = {**os.environ, "MPLBACKEND": INLINE_BACKEND}
+    env.pop("JPY_PARENT_PID", None)
+    return subprocess.Popen(
+        [sys.executable, *python_args, "-m", "analysis.reports.warm",
+         json.dumps(list(preload)), *([address] if address else [])],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL if address else subprocess.PIPE,
+        stderr=subprocess.DEVNULL, env=env, cwd="/", close_fds=True,
+    )
+
+
 CONNECT_TIMEOUT = 10.0  # seconds for a shared template to bind its socket
 
 
@@ -290,15 +296,7 @@ class SharedTemplate:
         if len(address.encode()) > 100:  # AF_UNIX paths are short (108 bytes)
             os.rmdir(folder)
             return None
-        env = {**os.environ, "MPLBACKEND": INLINE_BACKEND}
-        env.pop("JPY_PARENT_PID", None)
-        proc = subprocess.Popen(
-            [sys.executable, *_python_args(), "-m", "analysis.reports.warm",
-             json.dumps(list(preload)), address],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=env, cwd="/", close_fds=True,
-        )
-        return cls(proc, folder, address)
+        return cls(_start_template(preload, _python_args(), address), folder, address)
 
     def close(self) -> None:
         import shutil
