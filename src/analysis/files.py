@@ -139,19 +139,10 @@ def limited_safe_loader(fast: bool = True) -> type:
         except ImportError:  # a PyYAML built without libyaml
             pass
     if parser is None:
-        from yaml.parser import Parser
-        from yaml.reader import Reader
-        from yaml.scanner import Scanner
+        from yaml import SafeLoader
 
-        class Loader(LimitedComposer, Reader, Scanner, Parser, Composer, SafeConstructor,
-                     Resolver):
-            def __init__(self, stream):
-                Reader.__init__(self, stream)
-                Scanner.__init__(self)
-                Parser.__init__(self)
-                Composer.__init__(self)
-                SafeConstructor.__init__(self)
-                Resolver.__init__(self)
+        class Loader(LimitedComposer, SafeLoader):
+            pass
     else:
         # the composer comes before CParser, whose own (C) composer knows no limits
         class Loader(LimitedComposer, Composer, parser, SafeConstructor, Resolver):

@@ -108,6 +108,7 @@ def run() -> None:
 
 
 def _run() -> None:
+    global ran
     import matplotlib.pyplot as plt
 
     from analysis.figures.derive import evaluate
@@ -129,5 +130,4 @@ def _run() -> None:
         plots.caption_for(rows, "Warm-up")
         plots.svg(fig)
     plt.close("all")
-    global ran
     ran = True
