@@ -19,8 +19,10 @@ import re
 import matplotlib
 
 matplotlib.use("Agg")  # no display needed; notebooks show the SVG we hand them
+import matplotlib.lines  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+import matplotlib.transforms  # noqa: E402
 
 from analysis.figures.derive import Result  # noqa: E402
 from analysis.notebook.present import (  # noqa: E402
@@ -91,7 +93,8 @@ def range_chart(results: list[Result], *, title: str, xlabel: str | None = None,
     # rows from the top; a label that wraps pushes the rows below it down
     heights = [1 + 0.4 * w.count("\n") for w in wrapped]
     ys = [sum(heights[i + 1:]) for i in range(len(results))]
-    with plt.rc_context(STYLE):
+    # the grid is drawn with the axis (_x_axis), so matplotlib's own is not made at all
+    with plt.rc_context({**STYLE, "axes.grid": False}):
         fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.5 * sum(heights) + 0.9))
         for i, r in enumerate(results):
             y = ys[i]
@@ -112,20 +115,49 @@ def range_chart(results: list[Result], *, title: str, xlabel: str | None = None,
             ax.text(left, y + 0.3, wrapped[i], ha="left", va="bottom", fontsize=10.5)
             ax.text(right, y + 0.3, _no_math(compact_text(r)), ha="right", va="bottom",
                     fontsize=10.5, fontweight="bold")
-        ax.set_yticks([])
         ax.set_xlim(left, right)
         ax.set_ylim(-0.5, ys[0] + 0.35 + 0.4 * (wrapped[0].count("\n") + 1))
         unit_text = xlabel or ("" if percent else label_of(results[0]) or "ratio")
-        if unit_text:
-            ax.set_xlabel(_no_math(unit_text))
+        _x_axis(ax, left, right, "%" if percent else "", _no_math(unit_text))
         ax.set_title(_no_math(_wrap(title, 40)), loc="left", fontsize=12, fontweight="bold")
-        # round steps (1, 2, 5, 10 ...) so ticks read 0, 5, 10, 15, not 2.5, 7.5, 12
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
-        suffix = "%" if percent else ""
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
-            lambda v, _: (f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:g}")
-            .replace("-", "\u2212") + suffix))
     return fig, alt_text(title, labels, results)
+
+
+def _x_axis(ax, left: float, right: float, suffix: str, label: str) -> None:
+    """The x axis as plain artists where matplotlib's own axis would draw them: a grid
+    line, a tick mark and a label at each round step, the unit label below.
+
+    matplotlib's Axis is general machinery (a Tick object of five artists for each tick,
+    its tick labels laid out again for the crop); hiding it and drawing the same marks
+    took a third off the Kursk report's cells' CPU. The sizes are matplotlib's defaults
+    (xtick.major.size 3.5 pt, pad 3.5 pt, axes.labelpad 4 pt), and the grid sits where
+    axes.axisbelow "line" puts it: above the bands, below the lines and markers."""
+    ax.xaxis.set_visible(False)
+    ax.yaxis.set_visible(False)
+    # round steps (1, 2, 5, 10 ...) so ticks read 0, 5, 10, 15, not 2.5, 7.5, 12
+    locator = matplotlib.ticker.MaxNLocator(nbins=5, steps=[1, 2, 5, 10])
+    slack = (right - left) * 1e-10
+    ticks = [t for t in locator.tick_values(left, right) if left - slack <= t <= right + slack]
+    axis = ax.get_xaxis_transform()  # x in data, y in axes (0 is the bottom)
+    ax.vlines(ticks, 0, 1, transform=axis, colors=STYLE["grid.color"],
+              linewidths=STYLE["grid.linewidth"], capstyle="projecting", zorder=1.5)
+    ax.plot(ticks, [0] * len(ticks), transform=axis, linestyle="none", color="black",
+            marker=matplotlib.lines.TICKDOWN, markersize=3.5, markeredgewidth=0.8,
+            clip_on=False)
+    below = axis + matplotlib.transforms.ScaledTranslation(0, -7 / 72,
+                                                           ax.figure.dpi_scale_trans)
+    texts = [ax.text(t, 0, tick_text(t, suffix), transform=below, ha="center", va="top",
+                     clip_on=False) for t in ticks]
+    if label:
+        # below the tick labels' bottom edge by the label pad, centred on the axes
+        ax.annotate(label, xy=(0.5, 0), xycoords=(ax.transAxes, texts[0]) if texts
+                    else ax.transAxes, xytext=(0, -4), textcoords="offset points",
+                    ha="center", va="top", annotation_clip=False)
+
+
+def tick_text(v: float, suffix: str = "") -> str:
+    """A tick's label: thousands separated, a true minus sign."""
+    return (f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:g}").replace("-", "\u2212") + suffix
 
 
 def alt_text(title: str, labels: list[str], results: list[Result]) -> str:
