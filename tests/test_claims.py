@@ -107,6 +107,20 @@ def test_the_seed_is_a_one_source_story(repo_root, monkeypatch):
     assert held["conflicts"] == held["reversals"] == []
 
 
+def test_a_claim_words_a_headcount_by_its_noun(repo_root, monkeypatch):
+    # The Kursk file's nk_killed is "over 1,000" in troops with noun "deaths": the article
+    # counts soldiers who died, so the story's "what was said" reads deaths, not troops
+    # (it read "over 1,000 troops", a count of soldiers sent). nk_troops's noun is
+    # "soldiers"; the Russian reinforcements have no noun and keep their unit.
+    monkeypatch.chdir(repo_root)
+    result = invoke("claims", "kursk", "--json")
+    assert result.exit_code == 0, result.output
+    said = {q["quantity"]: [c["said"] for c in q["claims"]] for q in json.loads(result.stdout)}
+    assert said["kursk.nk_killed"] == ["over 1,000 deaths"]
+    assert said["kursk.nk_troops"] == ["around 11,000 soldiers"]
+    assert said["kursk.russian_reinforcements"] == ["an estimated 70,000 troops"]
+
+
 def test_a_figure_in_another_unit_of_the_same_kind_is_converted(tmp_path):
     folder = tmp_path / "story"
     shutil.copytree(STORY, folder)

@@ -38,6 +38,7 @@ from analysis.figures.units import (
     convert,
     describe_dimension,
     dimensionality,
+    is_headcount,
     parse_unit,
 )
 
@@ -277,12 +278,14 @@ class Timeline:
 
 def _said(fig: Figure, result: Result) -> str:
     written = fig.written if fig.written is not None else fig.value
+    # a headcount is worded by what it counts: "over 1,000 deaths", not "troops"
+    unit = fig.noun if fig.noun and is_headcount(fig.unit) else fig.unit
     if fig.readings:
         return f"reading '{result.reading}'"
     if written is None:
-        return f"{fig.low:,} to {fig.high:,} {fig.unit}"
+        return f"{fig.low:,} to {fig.high:,} {unit}"
     text = f"{written:,}" if not isinstance(written, Fraction) else f"{float(written):,g}"
-    return " ".join(p for p in (result.qualifier, text, fig.unit) if p)
+    return " ".join(p for p in (result.qualifier, text, unit) if p)
 
 
 def _in_unit(result: Result, unit: str) -> Result:

@@ -29,12 +29,12 @@ from fractions import Fraction
 
 from analysis.figures.bounds import qualifier_family
 from analysis.figures.derive import Result
+from analysis.figures.units import is_headcount
 
 MINUS = "\u2212"
 UNIT_LABELS = {"dimensionless": "", "percent": "%", "day": "days", "week": "weeks",
                "month": "months", "year": "years"}
 _PER = {"day": "a day", "week": "a week", "month": "a month", "year": "a year"}
-_HEADCOUNTS = ("troops", "people")
 
 
 def quoted(text: str) -> str:
@@ -158,7 +158,7 @@ def unit_label(unit: str, noun: str | None = None) -> str:
     if unit in UNIT_LABELS:
         return UNIT_LABELS[unit]
     num, sep, den = unit.partition(" / ")
-    if noun and num in _HEADCOUNTS:
+    if noun and is_headcount(num):
         num = noun
     if sep and den in _PER:
         return f"{num} {_PER[den]}"
