@@ -104,14 +104,14 @@ def test_editing_one_figure_prints_exactly_that_change(story_project, monkeypatc
     assert second.exit_code == 0, second.output
     head, *rest = second.output.splitlines()
     first_id, second_id = [b["build"] for b in builds(root / "reports")]
-    assert head == f"changed: 1 figure(s) since build {first_id} (now {second_id})"
+    assert head == f"changed: 1 figure since build {first_id} (now {second_id})"
     # about 250 (245..255) -> about 280 (275..285): +30, 30 / 250 = +12%, disjoint
     assert rest == ["  story-marrow: marrow-monitor-june-2025/held_area 250 -> 280 km² (+30, "
                     "+12%); bounds 245 to 255 -> 275 to 285; FINDING CHANGED: the new bounds "
                     "do not meet the old ones"]
 
     index = (root / "reports" / "index.html").read_text("utf-8")
-    assert "1 figure(s) changed in the last build, 1 finding(s)" in index
+    assert "1 figure changed in the last build, 1 finding" in index
     # the report carries its changes since the previous version, linked from the index
     note = (root / "reports" / "story-marrow" / "changes.txt").read_text("utf-8").splitlines()
     assert note[0].startswith(f"Changes in the figures of story-marrow since its previous "
@@ -125,7 +125,7 @@ def test_editing_one_figure_prints_exactly_that_change(story_project, monkeypatc
     diff = runner.invoke(cli, ["diff", "story-marrow"])
     assert diff.exit_code == 0, diff.output
     assert diff.output.splitlines() == [
-        f"report story-marrow: build {first_id} -> {second_id}: 1 figure(s) changed",
+        f"report story-marrow: build {first_id} -> {second_id}: 1 figure changed",
         rest[0]]
     as_json = json.loads(runner.invoke(cli, ["diff", "--json"]).output)
     (change,) = as_json["changes"]
@@ -163,4 +163,4 @@ def test_diff_against_a_build_that_does_not_exist_lists_the_builds(story_project
     assert "no report named 'nonesuch'; known: story-marrow" in result.output
     result = runner.invoke(cli, ["diff", "--since", only])
     assert result.exit_code == 0
-    assert result.output == f"all reports: build {only} -> {only}: 0 figure(s) changed\n"
+    assert result.output == f"all reports: build {only} -> {only}: 0 figures changed\n"

@@ -20,12 +20,13 @@ ROOT = PACKAGE.parents[1]
 ALLOWED = {
     "figures": {"errors", "files", "figures"},
     "intake": {"errors", "files", "figures", "intake"},
-    "notebook": {"errors", "files", "figures", "notebook", "outputs"},
-    "reports": {"errors", "files", "outputs", "reports"},
+    "notebook": {"errors", "files", "figures", "notebook", "outputs", "words"},
+    "reports": {"errors", "files", "outputs", "reports", "words"},
     "errors": set(),
+    "words": set(),
     "files": {"errors"},
     "outputs": set(),
-    "cli": {"errors", "files", "figures", "intake", "notebook", "outputs", "reports"},
+    "cli": {"errors", "files", "figures", "intake", "notebook", "outputs", "reports", "words"},
     "__main__": {"cli"},
 }
 

@@ -133,6 +133,12 @@ def test_the_seed_story_report_is_a_one_source_timeline(built_project):
     # who said what when, one row a figure
     assert "6 August 2024 over 1,000 km² no upper bound stated" in text
     assert "22 June 2025 approximately 90 km² 85 to 95 km² General Oleksandr Syrsky" in text
+    # the deaths are worded as deaths (the figure's noun), not as the troops' unit
+    assert "over 1,000 deaths" in text and "over 1,000 troops" not in text
+    # the index's one line: 2 + 1 + 1 + 1 figures for the four kursk quantities, one
+    # source, each count worded in its number
+    index = html.unescape((root / "reports" / "index.html").read_text(encoding="utf-8"))
+    assert "5 figures for 4 quantities from 1 source: no two contradict" in index
     assert page.count("<svg") == 4  # a timeline for each of the four kursk quantities
     figures = json.loads((root / "reports" / "story-kursk" / "figures.json").read_text())
     assert [f["id"] for f in figures["figures"]][:2] == ["kursk-incursion-2025/captured_area",

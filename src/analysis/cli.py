@@ -16,6 +16,7 @@ import click
 from analysis import __version__
 from analysis.errors import INPUT_ERROR, AnalysisError, UsageError, exit_code
 from analysis.figures.bounds import POLICIES
+from analysis.words import counted
 
 # The figures engine loads pint (about half a second), so commands import it when
 # they run: `analysis build` with nothing to do must stay fast for cron.
@@ -337,7 +338,7 @@ def diff_command(name, since, as_json, reports_dir):
         return
     what = f"report {name}" if name else "all reports"
     click.echo(f"{what}: build {base['build']} -> {head['build']}: "
-               f"{len(changes)} figure(s) changed")
+               f"{counted(len(changes), 'figure')} changed")
     for c in changes:
         click.echo(f"  {change_text(c)}")
 

@@ -25,6 +25,7 @@ from analysis.notebook.present import (
     unit_label,
     value_text,
 )
+from analysis.words import counted
 
 TREND_WORDS = {"falls": "expected only to fall", "rises": "expected only to rise"}
 
@@ -195,9 +196,10 @@ class Story:
         if findings:
             return findings[0]
         n = sum(len(t.claims) for t in self.timelines.values())
-        return (f"{n} figures for {len(self.timelines)} quantities from "
-                f"{len(self.sources)} source(s): no two contradict each other, and none moved "
-                "against its expected direction.")
+        return (f"{counted(n, 'figure')} for "
+                f"{counted(len(self.timelines), 'quantity', 'quantities')} from "
+                f"{counted(len(self.sources), 'source')}: no two contradict each other, and "
+                "none moved against its expected direction.")
 
     def table(self, key: str) -> pd.DataFrame:
         """Who said what when; the article column only when the story has several."""

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from analysis.errors import UsageError
 from analysis.files import atomic_write, sha256
+from analysis.words import counted
 
 HISTORY = ".history"
 NOTE_FILE = "changes.txt"  # a report's changes since its previous version, beside it
@@ -300,11 +301,11 @@ def summary_lines(previous: dict | None, new: dict | None, changes: list[Change]
     if new is None:
         return []
     if previous is None:
-        return [f"kept: the figures of {len(new['reports'])} report(s), the first recorded "
-                f"build ({new['build']}); later builds list what changed"]
+        return [f"kept: the figures of {counted(len(new['reports']), 'report')}, the first "
+                f"recorded build ({new['build']}); later builds list what changed"]
     new_reports = sorted(set(new["reports"]) - set(previous.get("reports", {})))
     shown = [c for c in changes if c.report not in new_reports]
-    lines = [f"changed: {len(shown)} figure(s) since build {previous['build']} "
+    lines = [f"changed: {counted(len(shown), 'figure')} since build {previous['build']} "
              f"(now {new['build']})"]
     lines += [f"  {name}: a new report" for name in new_reports]
     lines += [f"  {change_text(c)}" for c in shown]

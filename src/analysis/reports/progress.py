@@ -10,6 +10,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis.words import counted
+
 
 @dataclass
 class Summary:
@@ -55,7 +57,8 @@ class PlainReporter(Reporter):
             print(text, file=self.out, flush=True)
 
     def begin(self, total, to_build):
-        self._say(f"{total} report(s): {to_build} to build, {total - to_build} up to date")
+        self._say(f"{counted(total, 'report')}: {to_build} to build, {total - to_build} "
+                  "up to date")
 
     def note(self, message):
         self._say(f"note: {message}")

@@ -29,6 +29,7 @@ import shutil
 from pathlib import Path
 
 from analysis.files import atomic_write, fsync_dir, sha256  # noqa: F401  (re-exported)
+from analysis.words import counted
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
@@ -281,9 +282,9 @@ def _index_row(name: str, entry: dict) -> dict:
     moved = ""
     if isinstance(changed, dict) and isinstance(changed.get("figures"), int):
         # figures that moved in the last build (reports.history); `analysis diff` says how
-        moved = f"{changed['figures']} figure(s) changed in the last build"
+        moved = f"{counted(changed['figures'], 'figure')} changed in the last build"
         if changed.get("findings"):
-            moved += f", {int(changed['findings'])} finding(s)"
+            moved += f", {counted(int(changed['findings']), 'finding')}"
     return {
         "name": name,
         "title": entry.get("title") or name,
