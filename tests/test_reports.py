@@ -120,6 +120,25 @@ def test_html_and_pdf_hold_the_key_figures(built_project, name, figures):
         assert figure in text, f"{figure} missing from {name}.pdf"
 
 
+def _fonts(path) -> set[str]:
+    """The fonts a PDF's pages use, without their subset prefix (ABCDEF+)."""
+    names = set()
+    for page in PdfReader(str(path)).pages:
+        for font in page["/Resources"].get("/Font", {}).values():
+            names.add(str(font.get_object()["/BaseFont"]).lstrip("/").split("+")[-1])
+    return names
+
+
+def test_pdf_chart_text_is_set_in_the_font_matplotlib_measured(built_project):
+    # a chart's SVG keeps its text as text in DejaVu Sans (plots.STYLE), the font
+    # matplotlib laid it out with; typst finds it in matplotlib's font folder
+    # (render.chart_fonts), so chart labels no longer fall back to the body's Libertinus
+    root, _ = built_project
+    fonts = _fonts(_report(root, "kursk-km2", "pdf"))
+    assert {"DejaVuSans", "DejaVuSans-Bold"} <= fonts, fonts  # labels; values and titles
+    assert any(f.startswith("LibertinusSerif") for f in fonts), fonts  # the body
+
+
 def test_the_seed_story_report_is_a_one_source_timeline(built_project):
     root, _ = built_project
     text = _pdf_text(_report(root, "story-kursk", "pdf"))

@@ -18,6 +18,7 @@ import base64
 import binascii
 import hashlib
 import html
+import importlib.util
 import json
 import re
 import tempfile
@@ -689,11 +690,29 @@ def _typst_timestamp(meta: ReportMeta) -> datetime | None:
 _local_state = threading.local()
 
 
+def chart_fonts() -> list[str]:
+    """The folder of the fonts matplotlib ships (DejaVu Sans among them), found without
+    importing matplotlib; [] if it is not there.
+
+    A chart's SVG names DejaVu Sans, the font matplotlib measured its text with. Typst
+    embeds only Libertinus, New Computer Modern and DejaVu Sans Mono and reads no system
+    font, so without this folder it set chart text in Libertinus Serif, narrower and
+    thinner than the text was laid out for (and unlike the HTML page). The folder comes
+    from an installed package, never from a report, and matplotlib's version is in every
+    report's cache key."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.origin:
+        return []
+    folder = Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf"
+    return [str(folder)] if (folder / "DejaVuSans.ttf").is_file() else []
+
+
 def _typst_compiler() -> typst.Compiler:
-    # One compiler per thread keeps the embedded fonts loaded between reports.
+    # One compiler per thread keeps the fonts loaded between reports.
     compiler = getattr(_local_state, "compiler", None)
     if compiler is None:
-        compiler = _local_state.compiler = typst.Compiler(ignore_system_fonts=True)
+        compiler = _local_state.compiler = typst.Compiler(ignore_system_fonts=True,
+                                                          font_paths=chart_fonts())
     return compiler
 
 
