@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from test_build import stable_code  # noqa: F401  (fixture)
 
 from analysis.cli import cli
-from analysis.reports.history import Change, builds, change_text, compare
+from analysis.reports.history import Change, builds, change_text, compare, record
 
 ROOT = Path(__file__).resolve().parents[1]
 STORY = Path(__file__).parent / "story"
@@ -79,6 +79,18 @@ reports:
     inputs: [data/quantities.yaml, "data/sources/*.yaml"]
 """, encoding="utf-8")
     return root
+
+
+def test_builds_within_one_second_keep_their_order(tmp_path):
+    # three builds stamped in the same second are <stamp>, <stamp>-2 and <stamp>-3; as
+    # names "-2.json" sorts before ".json", which made the second build look like the
+    # first (found when the suite's two builds fell in one second)
+    time = "2026-11-26T16:27:10+00:00"
+    for value in (1, 2, 3):
+        payload = json.dumps({"figures": [fig("a", value, value, value)]}).encode()
+        record(tmp_path, {"r": payload}, ["r"], time)
+    ids = [b["build"] for b in builds(tmp_path)]
+    assert ids == ["20261126T162710Z", "20261126T162710Z-2", "20261126T162710Z-3"]
 
 
 def test_editing_one_figure_prints_exactly_that_change(story_project, monkeypatch,

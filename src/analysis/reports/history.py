@@ -53,11 +53,19 @@ def _folder(reports_dir: Path) -> Path:
     return Path(reports_dir) / HISTORY
 
 
+def _build_order(path: Path) -> tuple[str, int]:
+    """A build record's place in time: its stamp, then its count within that second
+    (``<stamp>-2`` is the second build of a second; sorted as names, the "-" put it
+    before the first, and `diff` compared the wrong builds)."""
+    stamp, _, n = path.stem.partition("-")
+    return stamp, int(n) if n.isdigit() else 1
+
+
 def builds(reports_dir: Path) -> list[dict]:
     """Every build record, oldest first; unreadable records are skipped."""
     out = []
     folder = _folder(reports_dir) / "builds"
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+    for path in sorted(folder.glob("*.json"), key=_build_order) if folder.is_dir() else []:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
