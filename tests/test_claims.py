@@ -121,6 +121,29 @@ def test_a_claim_words_a_headcount_by_its_noun(repo_root, monkeypatch):
     assert said["kursk.russian_reinforcements"] == ["an estimated 70,000 troops"]
 
 
+def test_a_timeline_names_each_date_tick_once_and_a_headcount_by_its_noun(repo_root,
+                                                                          monkeypatch):
+    # The deaths were counted over 1-31 January 2025; the axis runs 10 days either side
+    # (story.timeline_chart's pad), so matplotlib ticks on the 1st and 15th. The "%b %Y"
+    # labels read "Jan 2025", "Jan 2025", "Feb 2025"; concise dates name each once, the
+    # year at the end. The y axis counts deaths (the claims' noun), not "troops".
+    import matplotlib.pyplot as plt
+
+    from analysis.notebook.story import Story
+
+    monkeypatch.chdir(repo_root)
+    story = Story.load("data/sources", "data/quantities.yaml", group="kursk")
+    fig, _ = story.chart("kursk.nk_killed")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    labels = [t.get_text() for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi]
+    assert labels == ["1 Jan", "15 Jan", "1 Feb"]
+    assert ax.xaxis.get_offset_text().get_text() == "2025"
+    assert ax.get_ylabel() == "deaths"
+    plt.close(fig)
+
+
 def test_a_figure_in_another_unit_of_the_same_kind_is_converted(tmp_path):
     folder = tmp_path / "story"
     shutil.copytree(STORY, folder)

@@ -311,9 +311,20 @@ def timeline_chart(t: Timeline, sources: list[tuple[str, str]] | None = None):
                         fontstyle="italic")
         ax.set_xlim(first - pad, last + pad)
         ax.set_ylim(0, top)
-        ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=6))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
-        ax.set_ylabel(_no_math(unit_label(unit) or "ratio"))
+        # matplotlib's concise dates: a tick names only what changed since the last one
+        # ("Nov", "Dec", "2025"; "15 Jan" when the ticks are days), the year at the
+        # axis's end. A fixed "%b %Y" printed "Jan 2025" twice when ticks fell within
+        # one month.
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(
+            locator, formats=["%Y", "%b", "%-d %b", "%H:%M", "%H:%M", "%S.%f"],
+            zero_formats=["", "%Y", "%-d %b", "%H:%M", "%H:%M", "%H:%M"],
+            offset_formats=["", "%Y", "%Y", "%-d %b %Y", "%-d %b %Y", "%-d %b %Y %H:%M"]))
+        # a headcount its claims all count the same way is named by it: deaths, soldiers
+        nouns = {c.result.noun for c in t.claims}
+        ax.set_ylabel(_no_math(unit_label(unit, nouns.pop() if len(nouns) == 1 else None)
+                               or "ratio"))
         ax.set_title(_no_math(_short(t.quantity.description, 60)), loc="left", fontsize=11,
                      fontweight="bold")
         ax.yaxis.set_major_formatter(plt.FuncFormatter(
