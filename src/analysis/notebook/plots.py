@@ -19,10 +19,19 @@ import re
 import matplotlib
 
 matplotlib.use("Agg")  # no display needed; notebooks show the SVG we hand them
-import matplotlib.lines  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
-import matplotlib.transforms  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.lines import TICKDOWN, Line2D  # noqa: E402
+from matplotlib.text import Annotation, Text  # noqa: E402
+from matplotlib.transforms import (  # noqa: E402
+    Bbox,
+    BboxTransformFrom,
+    BboxTransformTo,
+    ScaledTranslation,
+    TransformedBbox,
+    blended_transform_factory,
+)
 
 from analysis.figures.derive import Result  # noqa: E402
 from analysis.notebook.present import (  # noqa: E402
@@ -73,7 +82,8 @@ def range_chart(results: list[Result], *, title: str, xlabel: str | None = None,
     """Horizontal chart: one row a figure, point marker and bounds band.
 
     Returns (figure, alt_text); `caption_for` words its caption. All results must
-    share a unit.
+    share a unit. The figure has no Axes: its marks are drawn straight onto it (`_Area`),
+    so to add to a chart, add artists to the figure (`fig.text`, `fig.add_artist`).
     """
     units = {r.unit for r in results}
     if len(units) != 1:
@@ -93,66 +103,101 @@ def range_chart(results: list[Result], *, title: str, xlabel: str | None = None,
     # rows from the top; a label that wraps pushes the rows below it down
     heights = [1 + 0.4 * w.count("\n") for w in wrapped]
     ys = [sum(heights[i + 1:]) for i in range(len(results))]
-    # the grid is drawn with the axis (_x_axis), so matplotlib's own is not made at all
-    with plt.rc_context({**STYLE, "axes.grid": False}):
-        fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.5 * sum(heights) + 0.9))
+    top = ys[0] + 0.35 + 0.4 * (wrapped[0].count("\n") + 1)
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=(WIDTH_IN, 0.5 * sum(heights) + 0.9))
+        area = _Area(fig, (left, right), (-0.5, top))
         for i, r in enumerate(results):
             y = ys[i]
             color, marker = PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
             lo = float(r.low) * scale if _finite(r.low) else left
             open_high = _open_high(r)
             hi = right if open_high else float(r.high) * scale
-            ax.hlines(y, lo, hi, color=color, linewidth=8, alpha=0.35)
+            area.add(LineCollection([[(lo, y), (hi, y)]], colors=color, linewidths=8,
+                                    alpha=0.35))
             # end ticks: a range narrower than the marker still shows where it ends
             ends = [lo] if open_high else [lo, hi]
-            ax.vlines(ends, y - 0.2, y + 0.2, color=color, linewidth=1.6)
+            area.add(LineCollection([[(x, y - 0.2), (x, y + 0.2)] for x in ends],
+                                    colors=color, linewidths=1.6))
             if open_high:
-                ax.annotate("", xy=(right, y), xytext=(right - span * 0.06, y),
-                            arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.6,
-                                        "linestyle": "--"})
-            ax.plot(values[i], y, marker=marker, color=color, markersize=7,
-                    markeredgecolor="black", markeredgewidth=0.8, linestyle="none")
-            ax.text(left, y + 0.3, wrapped[i], ha="left", va="bottom", fontsize=10.5)
-            ax.text(right, y + 0.3, _no_math(compact_text(r)), ha="right", va="bottom",
-                    fontsize=10.5, fontweight="bold")
-        ax.set_xlim(left, right)
-        ax.set_ylim(-0.5, ys[0] + 0.35 + 0.4 * (wrapped[0].count("\n") + 1))
+                area.add(Annotation("", xy=(right, y), xytext=(right - span * 0.06, y),
+                                    xycoords=area.data, arrowprops={
+                                        "arrowstyle": "-|>", "color": color, "lw": 1.6,
+                                        "linestyle": "--"}), clip=False)
+            area.add(Line2D([values[i]], [y], marker=marker, color=color, markersize=7,
+                            markeredgecolor="black", markeredgewidth=0.8, linestyle="none"))
+            area.add(Text(left, y + 0.3, wrapped[i], ha="left", va="bottom", fontsize=10.5),
+                     clip=False)
+            area.add(Text(right, y + 0.3, _no_math(compact_text(r)), ha="right",
+                          va="bottom", fontsize=10.5, fontweight="bold"), clip=False)
         unit_text = xlabel or ("" if percent else label_of(results[0]) or "ratio")
-        _x_axis(ax, left, right, "%" if percent else "", _no_math(unit_text))
-        ax.set_title(_no_math(_wrap(title, 40)), loc="left", fontsize=12, fontweight="bold")
+        _x_axis(area, left, right, "%" if percent else "", _no_math(unit_text))
+        # the title where an Axes puts its left title: 6 pt above the plot area
+        fig.add_artist(Text(0, 1, _no_math(_wrap(title, 40)), ha="left", va="baseline",
+                            fontsize=12, fontweight="bold", transform=area.frame
+                            + ScaledTranslation(0, 6 / 72, fig.dpi_scale_trans)))
     return fig, alt_text(title, labels, results)
 
 
-def _x_axis(ax, left: float, right: float, suffix: str, label: str) -> None:
-    """The x axis as plain artists where matplotlib's own axis would draw them: a grid
-    line, a tick mark and a label at each round step, the unit label below.
+class _Area:
+    """A chart's plot area, drawn straight onto its figure with no matplotlib Axes.
 
-    matplotlib's Axis is general machinery (a Tick object of five artists for each tick,
-    its tick labels laid out again for the crop); hiding it and drawing the same marks
-    took a third off the Kursk report's cells' CPU. The sizes are matplotlib's defaults
-    (xtick.major.size 3.5 pt, pad 3.5 pt, axes.labelpad 4 pt), and the grid sits where
-    axes.axisbelow "line" puts it: above the bands, below the lines and markers."""
-    ax.xaxis.set_visible(False)
-    ax.yaxis.set_visible(False)
+    An Axes is general machinery (spines, two Axis objects with their Tick objects,
+    autoscaling, layout): creating one cost 8 to 11 ms of CPU, a fifth of a chart, and
+    drawing and cropping it more again, for a chart that uses none of it. The area sits
+    where `plt.subplots` puts an Axes (the figure.subplot.* rcParams); `data` maps the
+    chart's limits onto it as an Axes' transData would, `frame` is its transAxes (0..1
+    across and up), `box` is the clip box an Axes gives its lines and bands."""
+
+    def __init__(self, fig, xlim: tuple[float, float], ylim: tuple[float, float]):
+        p = fig.subplotpars
+        self.fig, self.xlim, self.ylim = fig, xlim, ylim
+        self.box = TransformedBbox(Bbox.from_extents(p.left, p.bottom, p.right, p.top),
+                                   fig.transFigure)
+        self.frame = BboxTransformTo(self.box)
+        self.data = BboxTransformFrom(Bbox.from_extents(xlim[0], ylim[0], xlim[1],
+                                                        ylim[1])) + self.frame
+        self.xaxis = blended_transform_factory(self.data, self.frame)  # x data, y 0..1
+
+    def add(self, artist, clip: bool = True):
+        """Put `artist` on the figure in data coordinates (unless it has its own),
+        clipped to the area as an Axes clips its lines and bands."""
+        if not artist.is_transform_set():
+            artist.set_transform(self.data)
+        if clip:
+            artist.set_clip_box(self.box)
+        else:
+            artist.set_clip_on(False)
+        return self.fig.add_artist(artist)
+
+
+def _x_axis(area: _Area, left: float, right: float, suffix: str, label: str) -> None:
+    """The x axis where matplotlib's own would draw it: the bottom spine, and a grid line,
+    a tick mark and a label at each round step, the unit label below.
+
+    The sizes are matplotlib's defaults (axes.linewidth 0.8, xtick.major.size 3.5 pt,
+    pad 3.5 pt, axes.labelpad 4 pt), and the grid sits where axes.axisbelow "line" puts
+    it: above the bands, below the lines and markers."""
     # round steps (1, 2, 5, 10 ...) so ticks read 0, 5, 10, 15, not 2.5, 7.5, 12
     locator = matplotlib.ticker.MaxNLocator(nbins=5, steps=[1, 2, 5, 10])
     slack = (right - left) * 1e-10
     ticks = [t for t in locator.tick_values(left, right) if left - slack <= t <= right + slack]
-    axis = ax.get_xaxis_transform()  # x in data, y in axes (0 is the bottom)
-    ax.vlines(ticks, 0, 1, transform=axis, colors=STYLE["grid.color"],
-              linewidths=STYLE["grid.linewidth"], capstyle="projecting", zorder=1.5)
-    ax.plot(ticks, [0] * len(ticks), transform=axis, linestyle="none", color="black",
-            marker=matplotlib.lines.TICKDOWN, markersize=3.5, markeredgewidth=0.8,
-            clip_on=False)
-    below = axis + matplotlib.transforms.ScaledTranslation(0, -7 / 72,
-                                                           ax.figure.dpi_scale_trans)
-    texts = [ax.text(t, 0, tick_text(t, suffix), transform=below, ha="center", va="top",
-                     clip_on=False) for t in ticks]
+    area.add(LineCollection([[(t, 0), (t, 1)] for t in ticks], colors=STYLE["grid.color"],
+                            linewidths=STYLE["grid.linewidth"], capstyle="projecting",
+                            zorder=1.5, transform=area.xaxis))
+    area.add(Line2D([0, 1], [0, 0], color="black", linewidth=0.8, zorder=2.5,
+                    solid_capstyle="projecting", transform=area.frame), clip=False)
+    area.add(Line2D(ticks, [0] * len(ticks), linestyle="none", color="black",
+                    marker=TICKDOWN, markersize=3.5, markeredgewidth=0.8,
+                    transform=area.xaxis), clip=False)
+    below = area.xaxis + ScaledTranslation(0, -7 / 72, area.fig.dpi_scale_trans)
+    texts = [area.add(Text(t, 0, tick_text(t, suffix), transform=below, ha="center",
+                           va="top"), clip=False) for t in ticks]
     if label:
-        # below the tick labels' bottom edge by the label pad, centred on the axes
-        ax.annotate(label, xy=(0.5, 0), xycoords=(ax.transAxes, texts[0]) if texts
-                    else ax.transAxes, xytext=(0, -4), textcoords="offset points",
-                    ha="center", va="top", annotation_clip=False)
+        # below the tick labels' bottom edge by the label pad, centred on the area
+        area.add(Annotation(label, xy=(0.5, 0), xycoords=(area.frame, texts[0]) if texts
+                            else area.frame, xytext=(0, -4), textcoords="offset points",
+                            ha="center", va="top", annotation_clip=False), clip=False)
 
 
 def tick_text(v: float, suffix: str = "") -> str:
