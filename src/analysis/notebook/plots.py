@@ -151,7 +151,7 @@ class _Area:
 
     def __init__(self, fig, xlim: tuple[float, float], ylim: tuple[float, float]):
         p = fig.subplotpars
-        self.fig, self.xlim, self.ylim = fig, xlim, ylim
+        self.fig = fig
         self.box = TransformedBbox(Bbox.from_extents(p.left, p.bottom, p.right, p.top),
                                    fig.transFigure)
         self.frame = BboxTransformTo(self.box)
