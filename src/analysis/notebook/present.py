@@ -165,6 +165,13 @@ def unit_label(unit: str, noun: str | None = None) -> str:
     return f"{num}{sep}{den}"
 
 
+def group_unit_label(unit: str, results) -> str:
+    """The unit of a group of figures (a chart's axis): named by their noun when they all
+    count the same thing ("deaths a month"), else by the unit itself."""
+    nouns = {r.noun for r in results}
+    return unit_label(unit, nouns.pop() if len(nouns) == 1 else None)
+
+
 def label_of(r: Result) -> str:
     return "%" if r.format == "percent" else unit_label(r.unit, r.noun)
 

@@ -28,6 +28,7 @@ from analysis.notebook.present import (
     bounds_text,
     compact_text,
     formula_words,
+    group_unit_label,
     interval_text,
     label_of,
     number,
@@ -437,11 +438,9 @@ def unit_groups(rep: Report, max_rows: int = 8) -> list[tuple[str, list[Result]]
             groups.setdefault((r.unit, r.format), []).append(r)
     out = []
     for (unit, fmt), results in groups.items():
-        nouns = {r.noun for r in results}
-        # a group of one noun says it ("deaths a month"); a mixed one, its unit
         label = ("percent" if fmt == "percent"
                  else "ratios" if unit == "dimensionless"
-                 else unit_label(unit, nouns.pop() if len(nouns) == 1 else None))
+                 else group_unit_label(unit, results))
         for i in range(0, len(results), max_rows):
             out.append((label, results[i:i + max_rows]))
     return out

@@ -19,6 +19,7 @@ import pandas as pd
 from analysis.figures.claims import Claim, Conflict, Reversal, Timeline, load_story, select
 from analysis.notebook.present import (
     bounds_text,
+    group_unit_label,
     number,
     shape,
     text_table,
@@ -322,8 +323,7 @@ def timeline_chart(t: Timeline, sources: list[tuple[str, str]] | None = None):
             zero_formats=["", "%Y", "%-d %b", "%H:%M", "%H:%M", "%H:%M"],
             offset_formats=["", "%Y", "%Y", "%-d %b %Y", "%-d %b %Y", "%-d %b %Y %H:%M"]))
         # a headcount its claims all count the same way is named by it: deaths, soldiers
-        nouns = {c.result.noun for c in t.claims}
-        ax.set_ylabel(_no_math(unit_label(unit, nouns.pop() if len(nouns) == 1 else None)
+        ax.set_ylabel(_no_math(group_unit_label(unit, [c.result for c in t.claims])
                                or "ratio"))
         ax.set_title(_no_math(_short(t.quantity.description, 60)), loc="left", fontsize=11,
                      fontweight="bold")

@@ -208,11 +208,7 @@ class ForkServer:
 
     def _disconnect(self) -> None:
         if self.sock is not None:
-            for f in (self._rfile, self._wfile, self.sock):
-                try:
-                    f.close()
-                except OSError:
-                    pass
+            _close(self._rfile, self._wfile, self.sock)
             self.sock = None
 
     def close(self) -> None:
@@ -221,18 +217,8 @@ class ForkServer:
         with self.lock:
             proc, self.proc = self.proc, None
             self._disconnect()
-        if proc is None:
-            return
-        try:
-            proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
+        if proc is not None:
+            _stop_template(proc)
 
 
 def _start_template(preload, python_args, address: str | None = None) -> subprocess.Popen:
@@ -246,6 +232,32 @@ def _start_template(preload, python_args, address: str | None = None) -> subproc
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL if address else subprocess.PIPE,
         stderr=subprocess.DEVNULL, env=env, cwd="/", close_fds=True,
     )
+
+
+def _stop_template(proc: subprocess.Popen) -> None:
+    """Close the template's stdin (it then kills the kernels it forked and exits); kill
+    it if it has not gone within 5 s."""
+    try:
+        proc.stdin.close()
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _close(*files) -> None:
+    """Close each of `files` that is there, ignoring one already gone."""
+    for f in files:
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass
 
 
 CONNECT_TIMEOUT = 10.0  # seconds for a shared template to bind its socket
@@ -301,15 +313,7 @@ class SharedTemplate:
     def close(self) -> None:
         import shutil
 
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        _stop_template(self.proc)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -591,12 +595,7 @@ class _Conn:
             return False
 
     def close(self) -> None:
-        for f in (self.rfile, self.wfile, self.sock):
-            if f is not None:
-                try:
-                    f.close()
-                except OSError:
-                    pass
+        _close(self.rfile, self.wfile, self.sock)
 
 
 def _template(preload: list[str], address: str | None = None) -> None:
