@@ -667,7 +667,10 @@ def _template(preload: list[str], address: str | None = None) -> None:
                     conn.close()
                 continue
             conn = key.data
-            line = conn.rfile.readline()
+            try:
+                line = conn.rfile.readline()
+            except OSError:  # reset: a worker closed, or was killed, with an answer unread
+                line = b""
             try:
                 request = json.loads(line) if line.endswith(b"\n") else None
             except ValueError:
