@@ -375,6 +375,57 @@ def test_chart_axis_is_where_matplotlibs_own_would_be(km2):
     plt.close(ref)
 
 
+def test_no_row_label_runs_into_its_value(km2):
+    # every chart the source report draws (one a unit group): each row's label wraps so
+    # that its last line, the one beside the value, ends before the value starts. At a
+    # fixed 34-character wrap "... from the launch to the statement" ran under "86+ km²
+    # a month" (and a row of the troops chart the same). Measured as drawn in the SVG the
+    # reader gets (the draw plots.svg makes), not in a PNG: Agg hints glyphs wider.
+    from matplotlib.text import Text
+
+    checked = []
+    for label, results in unit_groups(km2):
+        fig, _ = plots.range_chart(results, title=label, percent=label == "percent")
+        texts = [t for t in fig.artists if isinstance(t, Text)]
+        rows = []
+        for r in results:
+            value = next(t for t in texts if t.get_ha() == "right" and t.get_text()
+                         == plots._no_math(plots.compact_text(r)))
+            row = next(t for t in texts if t.get_ha() == "left" and t.get_position()[1]
+                       == value.get_position()[1])
+            last = Text(*row.get_position(), row.get_text().split("\n")[-1], ha="left",
+                        va="bottom", fontsize=row.get_fontsize(),
+                        transform=row.get_transform(), figure=fig)
+            rows.append((r.id, last, value))
+
+        def measure(event, rows=rows, label=label):
+            for fid, last, value in rows:
+                end = last.get_window_extent(event.renderer).x1
+                start = value.get_window_extent(event.renderer).x0
+                assert end < start, (label, fid, last.get_text(), value.get_text())
+                checked.append(fid)
+
+        fig.canvas.mpl_connect("draw_event", measure)
+        plots.svg(fig)
+    # every figure of the seed source but its 4 dates (launch, nk_deployment,
+    # nk_deaths_report, as_of), which are not charted as ranges
+    assert len(checked) == len(km2.figures) - 4 == 22
+
+
+def test_a_rows_value_stands_on_its_labels_last_line(km2):
+    # the bold value and the last line of its label share a baseline in the SVG: set by
+    # their bottom edges, a wrapped label's last line stood a point above its value
+    rows = km2.chart_rows(["held_area", "captured_area", "area_lost_km2"])
+    svg = plots.svg(plots.range_chart(rows, title="Ground")[0])
+    texts = re.findall(r'<text style="([^"]*)"[^>]*?(?:translate\([\d.]+ |y=")([\d.]+)'
+                       r'[^>]*>([^<]*)<', svg)
+    values = [(float(y), t) for style, y, t in texts if "font-weight: 700" in style]
+    labels = {float(y) for style, y, t in texts if "font-weight" not in style}
+    assert [t for _, t in values][:3] == ["90 km²", "1,000+ km²", "905+ km²"]
+    for y, t in values[:3]:
+        assert y in labels, (t, y, sorted(labels))
+
+
 def test_chart_refuses_to_mix_units(figures):
     with pytest.raises(ValueError, match="one chart, one unit"):
         plots.range_chart([figures["held_area"], figures["nk_troops"]], title="x")

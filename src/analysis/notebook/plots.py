@@ -12,7 +12,9 @@ reader says: every value in words).
 
 from __future__ import annotations
 
+import functools
 import io
+import itertools
 import math
 import re
 
@@ -22,6 +24,8 @@ matplotlib.use("Agg")  # no display needed; notebooks show the SVG we hand them
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.font_manager import FontProperties, findfont, get_font  # noqa: E402
+from matplotlib.ft2font import LoadFlags  # noqa: E402
 from matplotlib.lines import TICKDOWN, Line2D  # noqa: E402
 from matplotlib.text import Annotation, Text  # noqa: E402
 from matplotlib.transforms import (  # noqa: E402
@@ -65,6 +69,10 @@ STYLE = {
     "figure.dpi": 100,
     "savefig.bbox": "tight",  # for a chart saved by hand; `svg` crops its own way
 }
+# A row's width in points: the plot area's (figure.subplot.left 0.125 to right 0.9), where
+# a label starts at its left edge and the value ends at its right.
+ROW_PT = WIDTH_IN * 72 * (0.9 - 0.125)
+ROW_FONT_PT = 10.5  # a row's label and value
 PAD_IN = 0.1  # white margin kept around a chart's ink, in inches (savefig.pad_inches)
 
 
@@ -90,7 +98,8 @@ def range_chart(results: list[Result], *, title: str, xlabel: str | None = None,
         raise ValueError(f"one chart, one unit; got {sorted(units)}")
     scale = 100 if percent else 1
     labels = labels or [r.description for r in results]
-    wrapped = [_no_math(_wrap(t)) for t in labels]
+    values_text = [compact_text(r) for r in results]
+    wrapped = [_no_math(_wrap_beside(t, v)) for t, v in zip(labels, values_text, strict=True)]
     values = [float(r.value) * scale for r in results]
     highs = [float(r.high) * scale for r in results if not _open_high(r)]
     lows = [float(r.low) * scale for r in results if _finite(r.low)]
@@ -107,6 +116,8 @@ def range_chart(results: list[Result], *, title: str, xlabel: str | None = None,
     with plt.rc_context(STYLE):
         fig = plt.figure(figsize=(WIDTH_IN, 0.5 * sum(heights) + 0.9))
         area = _Area(fig, (left, right), (-0.5, top))
+        # a row's text stands on a line its descenders clear, 0.3 above the band
+        line = area.data + ScaledTranslation(0, _descent() / 72, fig.dpi_scale_trans)
         for i, r in enumerate(results):
             y = ys[i]
             color, marker = PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
@@ -126,10 +137,13 @@ def range_chart(results: list[Result], *, title: str, xlabel: str | None = None,
                                         "linestyle": "--"}), clip=False)
             area.add(Line2D([values[i]], [y], marker=marker, color=color, markersize=7,
                             markeredgecolor="black", markeredgewidth=0.8, linestyle="none"))
-            area.add(Text(left, y + 0.3, wrapped[i], ha="left", va="bottom", fontsize=10.5),
-                     clip=False)
-            area.add(Text(right, y + 0.3, _no_math(compact_text(r)), ha="right",
-                          va="bottom", fontsize=10.5, fontweight="bold"), clip=False)
+            # the label's last line and the value share a baseline (a multi-line text
+            # set by its bottom edge sits a point higher than a one-line text)
+            area.add(Text(left, y + 0.3, wrapped[i], ha="left", va="baseline",
+                          fontsize=ROW_FONT_PT, transform=line), clip=False)
+            area.add(Text(right, y + 0.3, _no_math(values_text[i]), ha="right",
+                          va="baseline", fontsize=ROW_FONT_PT, fontweight="bold",
+                          transform=line), clip=False)
         unit_text = xlabel or ("" if percent else label_of(results[0]) or "ratio")
         _x_axis(area, left, right, "%" if percent else "", _no_math(unit_text))
         # the title where an Axes puts its left title: 6 pt above the plot area
@@ -239,6 +253,75 @@ def _wrap(text: str, width: int = 34) -> str:
             line = f"{line} {w}".strip()
     lines.append(line)
     return "\n".join(lines)
+
+
+def _wrap_beside(label: str, value: str) -> str:
+    """`label` in the fewest lines that fit the row, its last line ending at least half
+    an em before `value` (drawn beside that line at the row's right end), the lines as
+    even as they can be (the widest as narrow as it can be, like CSS `text-wrap:
+    balance`): "Share of the captured ground / no longer held", not "... no longer /
+    held".
+
+    The widths are measured in the chart's own font, as matplotlib will draw them: a
+    wrap at a fixed number of characters let a long last line run under a wide value
+    ("... to the statement" under "86+ km² a month")."""
+    words = label.split()
+    if not words:
+        return ""
+    text = " ".join(words)
+    edge = list(itertools.accumulate((_advance(c, False) for c in text), initial=0.0))
+    starts = [m.start() for m in re.finditer(r"\S+", text)]
+    ends = [m.end() for m in re.finditer(r"\S+", text)]
+    room = ROW_PT - _text_width(value, bold=True) - ROW_FONT_PT / 2
+    n = len(words)
+    # best[i]: (lines, widest line, where the first line ends) for words[i:]; a single
+    # word wider than its line stands alone
+    best: list[tuple[int, float, int]] = [(0, 0.0, n)] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        options = []
+        for j in range(i + 1, n + 1):
+            width = edge[ends[j - 1]] - edge[starts[i]]
+            if width > (room if j == n else ROW_PT) and j > i + 1:
+                break  # wider still with more words
+            lines, widest, _ = best[j]
+            options.append((lines + 1, max(width, widest), j))
+        best[i] = min(options)
+    lines, i = [], 0
+    while i < n:
+        j = best[i][2]
+        lines.append(" ".join(words[i:j]))
+        i = j
+    return "\n".join(lines)
+
+
+def _text_width(text: str, bold: bool = False) -> float:
+    """`text`'s width in points, set in the chart's font at the row's size: the sum of
+    its glyphs' advances, which is at least the width matplotlib measures for the SVG
+    (its ink, kerned). FreeType lays out a whole string at about 30 µs a glyph; a
+    glyph's advance is looked up once."""
+    return sum(_advance(ch, bold) for ch in text)
+
+
+@functools.cache
+def _descent() -> float:
+    """How far, in points, a row's letters reach below their baseline: the depth of
+    "lp", as matplotlib measures it for a text set by its bottom edge."""
+    font = _font(False)
+    font.set_size(ROW_FONT_PT, 72)
+    font.set_text("lp", 0.0, flags=LoadFlags.NO_HINTING)
+    return font.get_descent() / 64
+
+
+def _font(bold: bool):
+    return get_font(findfont(FontProperties(family=STYLE["font.family"],
+                                            weight="bold" if bold else "normal")))
+
+
+@functools.cache
+def _advance(char: str, bold: bool) -> float:
+    font = _font(bold)
+    font.set_size(ROW_FONT_PT, 72)  # 72 dpi: a pixel is a point
+    return font.load_char(ord(char), flags=LoadFlags.NO_HINTING).linearHoriAdvance / 65536
 
 
 _SIZE = re.compile(r'(<svg\b[^>]*?)\s(?:width|height)="[^"]*"')

@@ -18,6 +18,8 @@ so no report can see another. A failure here is ignored: warming is only a savin
 
 from __future__ import annotations
 
+import string
+
 # A source file in the project's format (docs/data-format.md), made up for warming:
 # every kind of figure a report shows (a range, a lower bound, a cap, a date range, an
 # area with its square-mile twin, a share), so their code paths are all taken once.
@@ -129,5 +131,7 @@ def _run() -> None:
         fig, alt = plots.range_chart(rows, title="Warm-up", labels=["Held", "First taken"])
         plots.caption_for(rows, "Warm-up")
         plots.svg(fig)
+    for bold in (False, True):  # a row's words are measured glyph by glyph to wrap it
+        plots._text_width(string.ascii_letters + string.digits + string.punctuation, bold)
     plt.close("all")
     ran = True
