@@ -503,3 +503,32 @@ def test_corrupt_published_file_is_a_stale_cache_entry(tmp_path, stable_code):
     summary, _ = run(root, "source-a", "source-b")
     assert summary.built == ["source-a"] and summary.skipped == ["source-b"]
     nbformat.read(root / "reports/source-a/source-a.ipynb", 4)
+
+
+def test_manifest_is_written_as_json_indents_it(tmp_path):
+    # write_manifest encodes with orjson (a build rewrites the manifest after every
+    # report); the file must be what json.dumps(indent=2, sort_keys=True,
+    # ensure_ascii=False) writes, byte for byte, but for a float's exponent (orjson's
+    # 2.5e-7 is json's 2.5e-07, the same number); and a value orjson refuses (an integer
+    # past 64 bits, which YAML reads happily) must still be written, by json
+    from analysis.reports import publish
+
+    manifest = {"reports": {"z-report": {"title": "Kursk – “held” 90 km²", "duration": 1.25,
+                                         "parameters": {"b": [1, 0.5, None, True],
+                                                        "a": "é"}, "files": {}},
+                            "a-report": {"key": None, "nested": {"x": {"y": []}}}},
+                "built": "2026-11-26T18:00:00+00:00"}
+
+    def as_json(m):
+        return json.dumps({**m, "version": publish.MANIFEST_VERSION}, indent=2,
+                          sort_keys=True, ensure_ascii=False) + "\n"
+
+    publish.write_manifest(tmp_path, manifest)
+    assert (tmp_path / publish.MANIFEST).read_text(encoding="utf-8") == as_json(manifest)
+    manifest["reports"]["z-report"]["parameters"]["b"].append(2.5e-07)
+    publish.write_manifest(tmp_path, manifest)
+    written = (tmp_path / publish.MANIFEST).read_text(encoding="utf-8")
+    assert written == as_json(manifest).replace("2.5e-07", "2.5e-7")
+    manifest["reports"]["a-report"]["parameters"] = {"n": 2 ** 70}
+    publish.write_manifest(tmp_path, manifest)
+    assert (tmp_path / publish.MANIFEST).read_text(encoding="utf-8") == as_json(manifest)

@@ -21,12 +21,15 @@ Layout::
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import re
 import secrets
 import shutil
 from pathlib import Path
+
+import orjson
 
 from analysis.files import atomic_write, fsync_dir, sha256  # noqa: F401  (re-exported)
 from analysis.words import counted
@@ -222,9 +225,19 @@ def _valid_entry(entry) -> bool:
 
 
 def write_manifest(reports_dir: Path, manifest: dict) -> None:
+    """The manifest as indented JSON, keys sorted: what json.dumps(indent=2,
+    sort_keys=True, ensure_ascii=False) writes, but for a float's exponent (2.5e-7, not
+    2.5e-07; the same number). A build writes it after every report, and it grows with
+    them: orjson's encoder is about 30 times faster than json's, which cannot indent in
+    C. What orjson refuses (an integer beyond 64 bits in a parameter) json writes."""
     manifest = {**manifest, "version": MANIFEST_VERSION}
-    data = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    atomic_write(Path(reports_dir) / MANIFEST, data.encode("utf-8"))
+    try:
+        data = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+                            | orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        data = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
+                + "\n").encode("utf-8")
+    atomic_write(Path(reports_dir) / MANIFEST, data)
 
 
 def write_readme(reports_dir: Path) -> None:
@@ -307,15 +320,20 @@ def _index_row(name: str, entry: dict) -> dict:
 def index_html(manifest: dict, generated: str) -> str:
     """The page that lists every report: a Jinja2 template with autoescape on, so every
     manifest value is escaped."""
+    reports = [_index_row(name, manifest["reports"][name])
+               for name in sorted(manifest.get("reports", {}))]
+    return _index_template().render(reports=reports, generated=_readable_time(generated))
+
+
+@functools.cache
+def _index_template():
+    # compiled once a process: a build writes the index every INDEX_EVERY seconds
     import jinja2
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(INDEX_TEMPLATE.parent), autoescape=True,
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    reports = [_index_row(name, manifest["reports"][name])
-               for name in sorted(manifest.get("reports", {}))]
-    return env.get_template(INDEX_TEMPLATE.name).render(
-        reports=reports, generated=_readable_time(generated))
+    return env.get_template(INDEX_TEMPLATE.name)
 
 
 def write_index(reports_dir: Path, manifest: dict) -> None:
