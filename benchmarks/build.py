@@ -140,7 +140,7 @@ def default_list(args) -> None:
     rows = [
         ("(a) plain: papermill CLI + 2x nbconvert, serial", a, f"{a / c:.1f}x (c)" if a else ""),
         ("(b) analysis build --jobs 1 --force", b, f"{b / c:.2f}x (c)"),
-        (f"(c) analysis build --force (--jobs {cores})", c, ""),
+        (f"(c) analysis build --force ({cores} cores, default --jobs)", c, ""),
         ("(d) analysis build, nothing changed", d, f"(c) is {c / d:.0f}x (d)"),
         (f"(e) floor: sum of kernel runs / {cores} cores", e, f"(c) is {c / e:.2f}x (e)"),
         ("(c') as (c), called from Python (no CLI start-up)", c_lib, f"{c_lib / e:.2f}x (e)"),

@@ -532,3 +532,11 @@ def test_manifest_is_written_as_json_indents_it(tmp_path):
     manifest["reports"]["a-report"]["parameters"] = {"n": 2 ** 70}
     publish.write_manifest(tmp_path, manifest)
     assert (tmp_path / publish.MANIFEST).read_text(encoding="utf-8") == as_json(manifest)
+
+
+def test_a_local_build_runs_one_worker_more_than_its_cores(monkeypatch):
+    # the spare worker fills the gaps while a worker's kernel starts (README, Speed)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert build_mod.default_jobs() == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {5}, raising=False)
+    assert build_mod.default_jobs() == 2

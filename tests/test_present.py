@@ -412,6 +412,19 @@ def test_no_row_label_runs_into_its_value(km2):
     assert len(checked) == len(km2.figures) - 4 == 22
 
 
+def test_row_labels_wrap_in_the_fewest_even_lines():
+    # 43 characters do not fit one row (about 40 fit its 245.5 pt at 10.5 pt); two lines
+    # do, and the even split beats "... no longer / held"
+    assert plots._wrap_beside("Share of the captured ground no longer held", "91%") == (
+        "Share of the captured\nground no longer held")
+    assert plots._wrap_beside("Ground still held, in square miles", "35 mi²") == (
+        "Ground still held, in square miles")
+    # a word too long for any line stands alone rather than looping or vanishing
+    long = "x" * 80
+    assert plots._wrap_beside(f"a {long} b", "1") == f"a\n{long}\nb"
+    assert plots._wrap_beside("", "1") == ""
+
+
 def test_a_rows_value_stands_on_its_labels_last_line(km2):
     # the bold value and the last line of its label share a baseline in the SVG: set by
     # their bottom edges, a wrapped label's last line stood a point above its value

@@ -228,7 +228,7 @@ def main() -> None:
 @click.option("--with-code", is_flag=True, help="Show the code cells (the analyst's version).")
 @click.option("--force", is_flag=True, help="Rebuild even the reports that are up to date.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Reports built at once (default: the number of cores).")
+              help="Reports built at once (default: the number of cores, plus one).")
 @click.option("--scheduler", metavar="tcp://HOST:PORT",
               help="Run the reports on this Dask scheduler's workers.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=600, show_default=True,

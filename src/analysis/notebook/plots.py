@@ -259,8 +259,8 @@ def _wrap_beside(label: str, value: str) -> str:
     """`label` in the fewest lines that fit the row, its last line ending at least half
     an em before `value` (drawn beside that line at the row's right end), the lines as
     even as they can be (the widest as narrow as it can be, like CSS `text-wrap:
-    balance`): "Share of the captured ground / no longer held", not "... no longer /
-    held".
+    balance`): "Share of the captured / ground no longer held", not "Share of the
+    captured ground no longer / held".
 
     The widths are measured in the chart's own font, as matplotlib will draw them: a
     wrap at a fixed number of characters let a long last line run under a wide value

@@ -119,6 +119,20 @@ def build(root: Path | str = ".", names=(), *, formats=None, overrides=None,
     return summary
 
 
+def default_jobs() -> int:
+    """Workers for a local build: one a core this process may use, plus one.
+
+    A worker's core idles while its kernel starts and while the two trade messages; a
+    spare worker fills those gaps. On the 2-core machine, cold builds of the 100-report
+    grid with 3 workers against 2, in turn: 6 of 7 pairs faster, by about 3% on average
+    (idle CPU 8-9 s a build down to 3-4 s); the project's 4 reports, no difference."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return cores + 1
+
+
 def _build_locked(root, reports_dir, selected, declared_figs, summary, reporter, *,
                   with_code, force, jobs, scheduler, timeout):
     log = lambda event, name="-", detail="": pub.append_log(reports_dir, event, name, detail)  # noqa: E731
@@ -157,7 +171,7 @@ def _build_locked(root, reports_dir, selected, declared_figs, summary, reporter,
 
     cell_cb = reporter.cell if reporter.wants_cells else None
     on_start = lambda name: (reporter.started(name), log("execute", name))  # noqa: E731
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+    jobs = max(1, min(jobs or default_jobs(), len(tasks)))
     if not tasks:
         results = iter(())
     elif scheduler:

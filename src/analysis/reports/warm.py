@@ -33,10 +33,12 @@ uses; a kernel spec that is not this interpreter's ipykernel starts cold as befo
 
 Overlap: a kernel is its own process, so while one worker's kernel computes, the other
 worker renders (nbconvert, pandoc, Typst, in the worker) and the build process hashes
-inputs and publishes results (in its own process); with `--jobs` equal to the cores no
-core waits on another's kernel. Within one worker the next report's kernel starts only
-after this report is rendered; a worker renders with one Typst compiler and one set of
-nbconvert exporters and Jinja templates, loaded once (reports.render), and nothing else.
+inputs and publishes results (in its own process). Within one worker the next report's
+kernel starts only after this report is rendered, and the worker's core idles while its
+kernel starts and while the two trade messages: so a local build runs one worker more
+than the cores (build.default_jobs), which fills those gaps. A worker renders with one
+Typst compiler and one set of nbconvert exporters and Jinja templates, loaded once
+(reports.render), and nothing else.
 
 Faults: a template whose imports fail is not restarted: every report on that worker
 fails at once with the import error (it would fail the same way in the notebook). A
