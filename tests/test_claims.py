@@ -141,6 +141,11 @@ def test_a_timeline_names_each_date_tick_once_and_a_headcount_by_its_noun(repo_r
     assert labels == ["1 Jan", "15 Jan", "1 Feb"]
     assert ax.xaxis.get_offset_text().get_text() == "2025"
     assert ax.get_ylabel() == "deaths"
+    # written with portable strftime codes only: "%-d" (no leading zero) is glibc's, and
+    # Windows' strftime raises ValueError on it
+    formatter = ax.xaxis.get_major_formatter()
+    codes = formatter.formats + formatter.zero_formats + formatter.offset_formats
+    assert not [c for c in codes if "%-" in c or "%#" in c]
     plt.close(fig)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -318,10 +319,10 @@ def timeline_chart(t: Timeline, sources: list[tuple[str, str]] | None = None):
         # one month.
         locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(
-            locator, formats=["%Y", "%b", "%-d %b", "%H:%M", "%H:%M", "%S.%f"],
-            zero_formats=["", "%Y", "%-d %b", "%H:%M", "%H:%M", "%H:%M"],
-            offset_formats=["", "%Y", "%Y", "%-d %b %Y", "%-d %b %Y", "%-d %b %Y %H:%M"]))
+        ax.xaxis.set_major_formatter(_concise_days(
+            locator, formats=["%Y", "%b", "%d %b", "%H:%M", "%H:%M", "%S.%f"],
+            zero_formats=["", "%Y", "%d %b", "%H:%M", "%H:%M", "%H:%M"],
+            offset_formats=["", "%Y", "%Y", "%d %b %Y", "%d %b %Y", "%d %b %Y %H:%M"]))
         # a headcount its claims all count the same way is named by it: deaths, soldiers
         ax.set_ylabel(_no_math(group_unit_label(unit, [c.result for c in t.claims])
                                or "ratio"))
@@ -335,6 +336,25 @@ def timeline_chart(t: Timeline, sources: list[tuple[str, str]] | None = None):
         f"{when(c)}: {c.said} ({bounds_text(c.result)}), {c.result.attributed_to}"
         for c in t.claims) + ".")
     return fig, alt
+
+
+_PADDED_DAY = re.compile(r"(?<![\d:.])0(\d) ")
+
+
+def _concise_days(locator, **formats):
+    """matplotlib's concise dates with a day written as a reader writes it: "1 Jan", not
+    "01 Jan". (strftime's "%-d" does that with glibc, but Windows' strftime refuses it,
+    and a notebook runs wherever its reader's JupyterLab does.)"""
+    import matplotlib.dates as mdates
+
+    class ConciseDays(mdates.ConciseDateFormatter):
+        def format_ticks(self, values):
+            return [_PADDED_DAY.sub(r"\1 ", label) for label in super().format_ticks(values)]
+
+        def get_offset(self):
+            return _PADDED_DAY.sub(r"\1 ", super().get_offset())
+
+    return ConciseDays(locator, **formats)
 
 
 def _short(text: str, width: int = 48) -> str:
