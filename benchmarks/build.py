@@ -112,7 +112,7 @@ def default_list(args) -> None:
     sys.path.insert(0, str(ROOT / "src"))
     from analysis.reports.reportlist import load_report_list
 
-    cores = os.cpu_count() or 1
+    cores = _cores()
     with tempfile.TemporaryDirectory(prefix="analysis-bench-") as tmp:
         project = copy_project(Path(tmp))
         reports = load_report_list(project)
@@ -279,11 +279,26 @@ def plain_per_report(project: Path, reports, count: int) -> float:
     return (time.perf_counter() - start) / count
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
+def _cores() -> int:
+    """The cores this process may use, as the build counts them (build.default_jobs)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def grid(args) -> None:
     sys.path.insert(0, str(ROOT / "src"))
     from analysis.reports.reportlist import load_report_list
 
-    cores = os.cpu_count() or 1
+    cores = _cores()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="analysis-bench-grid-") as tmp:
         project = grid_project(Path(tmp), args.editions)
@@ -298,10 +313,10 @@ def grid(args) -> None:
             shutil.rmtree(project / "reports", ignore_errors=True)
             colds.append(timed([*ANALYSIS, "build", "--quiet"], project))
         cold = min(colds)
+        executed = [project / "reports" / r.name / f"{r.name}.ipynb" for r in reports]
+        in_build = [cell_seconds(p) for p in executed]  # the last cold build's cells
         noop = min(timed([*ANALYSIS, "build", "--quiet"], project) for _ in range(3))
         _, rss, pss = peak_memory([*ANALYSIS, "build", "--quiet", "--force"], project)
-        executed = [project / "reports" / r.name / f"{r.name}.ipynb" for r in reports]
-        in_build = [cell_seconds(p) for p in executed]
         sample = executed[:: max(1, n // args.render_sample)][: args.render_sample]
         renders = render_seconds(sample)
         # The floor's cells run with a core each: a build's own cell times are stretched
@@ -359,9 +374,9 @@ def main() -> None:
                         help="reports the plain pipeline is timed on (default 3)")
     parser.add_argument("--cold-runs", type=int, default=2,
                         help="cold builds timed, each from nothing; the best counts (default 2)")
-    parser.add_argument("--cell-sample", type=int, default=10,
+    parser.add_argument("--cell-sample", type=_at_least_one, default=10,
                         help="grid: reports built one at a time to time the cells for the floor")
-    parser.add_argument("--render-sample", type=int, default=5,
+    parser.add_argument("--render-sample", type=_at_least_one, default=5,
                         help="reports rendered in-process for the floor (default 5)")
     args = parser.parse_args()
     if args.default_list:

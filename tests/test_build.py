@@ -532,6 +532,10 @@ def test_manifest_is_written_as_json_indents_it(tmp_path):
     manifest["reports"]["a-report"]["parameters"] = {"n": 2 ** 70}
     publish.write_manifest(tmp_path, manifest)
     assert (tmp_path / publish.MANIFEST).read_text(encoding="utf-8") == as_json(manifest)
+    # -p x=.inf: orjson would write null, and the index would show "null"
+    manifest["reports"]["a-report"]["parameters"] = {"x": float("inf"), "y": [float("nan")]}
+    publish.write_manifest(tmp_path, manifest)
+    assert (tmp_path / publish.MANIFEST).read_text(encoding="utf-8") == as_json(manifest)
 
 
 def test_a_local_build_runs_one_worker_more_than_its_cores(monkeypatch):

@@ -17,6 +17,7 @@ import io
 import itertools
 import math
 import re
+import warnings
 
 import matplotlib
 
@@ -67,11 +68,15 @@ STYLE = {
     "grid.color": "#cccccc",
     "grid.linewidth": 0.6,
     "figure.dpi": 100,
+    # the plot area's edges (matplotlib's defaults), pinned: a row's width (ROW_PT) is
+    # worked out from them, and a matplotlibrc must not move one without the other
+    "figure.subplot.left": 0.125,
+    "figure.subplot.right": 0.9,
     "savefig.bbox": "tight",  # for a chart saved by hand; `svg` crops its own way
 }
 # A row's width in points: the plot area's (figure.subplot.left 0.125 to right 0.9), where
 # a label starts at its left edge and the value ends at its right.
-ROW_PT = WIDTH_IN * 72 * (0.9 - 0.125)
+ROW_PT = WIDTH_IN * 72 * (STYLE["figure.subplot.right"] - STYLE["figure.subplot.left"])
 ROW_FONT_PT = 10.5  # a row's label and value
 PAD_IN = 0.1  # white margin kept around a chart's ink, in inches (savefig.pad_inches)
 
@@ -296,9 +301,9 @@ def _wrap_beside(label: str, value: str) -> str:
 
 def _text_width(text: str, bold: bool = False) -> float:
     """`text`'s width in points, set in the chart's font at the row's size: the sum of
-    its glyphs' advances, which is at least the width matplotlib measures for the SVG
-    (its ink, kerned). FreeType lays out a whole string at about 30 µs a glyph; a
-    glyph's advance is looked up once."""
+    its glyphs' advances, within a point of what matplotlib measures for the SVG (its
+    ink, kerned; the half-em gap beside a value covers the difference). FreeType lays
+    out a whole string at about 30 µs a glyph; a glyph's advance is looked up once."""
     return sum(_advance(ch, bold) for ch in text)
 
 
@@ -321,7 +326,13 @@ def _font(bold: bool):
 def _advance(char: str, bold: bool) -> float:
     font = _font(bold)
     font.set_size(ROW_FONT_PT, 72)  # 72 dpi: a pixel is a point
-    return font.load_char(ord(char), flags=LoadFlags.NO_HINTING).linearHoriAdvance / 65536
+    try:
+        with warnings.catch_warnings():  # matplotlib warns of a missing glyph as it draws
+            warnings.simplefilter("ignore")
+            glyph = font.load_char(ord(char), flags=LoadFlags.NO_HINTING)
+    except RuntimeError:  # a character DejaVu Sans lacks (Thai, CJK, some emoji)
+        return ROW_FONT_PT  # an em: about what a reader's fallback font gives it
+    return glyph.linearHoriAdvance / 65536
 
 
 _SIZE = re.compile(r'(<svg\b[^>]*?)\s(?:width|height)="[^"]*"')

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import json
+import math
 import os
 import re
 import secrets
@@ -226,18 +227,33 @@ def _valid_entry(entry) -> bool:
 
 def write_manifest(reports_dir: Path, manifest: dict) -> None:
     """The manifest as indented JSON, keys sorted: what json.dumps(indent=2,
-    sort_keys=True, ensure_ascii=False) writes, but for a float's exponent (2.5e-7, not
-    2.5e-07; the same number). A build writes it after every report, and it grows with
-    them: orjson's encoder is about 30 times faster than json's, which cannot indent in
-    C. What orjson refuses (an integer beyond 64 bits in a parameter) json writes."""
+    sort_keys=True, ensure_ascii=False) writes, but that a float may be written in
+    another form of the same number (2.5e-7, not 2.5e-07). A build writes it after every
+    report, and it grows with them: orjson's encoder is about 30 times faster than
+    json's, which cannot indent in C. json still writes what orjson would refuse (an
+    integer beyond 64 bits) or change (a parameter of NaN or infinity, which orjson
+    writes as null)."""
     manifest = {**manifest, "version": MANIFEST_VERSION}
     try:
+        if not all(_finite(e.get("parameters")) for e in manifest.get("reports", {}).values()
+                   if isinstance(e, dict)):
+            raise TypeError("a parameter is NaN or infinite")
         data = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
                             | orjson.OPT_APPEND_NEWLINE)
     except TypeError:
         data = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
                 + "\n").encode("utf-8")
     atomic_write(Path(reports_dir) / MANIFEST, data)
+
+
+def _finite(value) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def write_readme(reports_dir: Path) -> None:
