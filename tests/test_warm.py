@@ -274,6 +274,31 @@ def test_a_dead_worker_takes_its_template_and_kernels_with_it(tmp_path):
     assert not _alive(template) and not _alive(kernel)
 
 
+def test_a_kernel_killed_before_it_leads_its_own_group_is_killed_all_the_same():
+    """Found when test_a_dead_worker_takes_its_template_and_kernels_with_it failed on a
+    loaded machine (2026-11-27): a worker killed right after a spawn made the template
+    kill a kernel that had not yet called setsid. killpg found no such group, the kernel
+    lived, and the template waited on it forever. Here the child never calls setsid."""
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    children = {pid: None}
+    try:
+        warm._kill(children, {pid})
+        deadline, gone = time.monotonic() + 10, False
+        while not gone and time.monotonic() < deadline:
+            gone = os.waitpid(pid, os.WNOHANG)[0] == pid
+            time.sleep(0.02)
+        assert gone, "the kernel outlived its kill"
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:

@@ -721,12 +721,19 @@ def _template(preload: list[str], address: str | None = None) -> None:
 
 
 def _kill(children: dict, pids: set[int]) -> None:
-    """SIGKILL the process groups of those of `pids` still running."""
+    """SIGKILL the process groups of those of `pids` still running; a kernel forked so
+    recently that it has no group of its own yet (setsid is its first step), itself.
+    Without that, the template waited forever on a kernel its kill had missed."""
     _reap(children)
     for pid in pids:
         if children.get(pid, 0) is None:
             try:
                 os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
             except OSError:
                 pass
 
