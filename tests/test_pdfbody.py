@@ -217,3 +217,90 @@ def test_a_broken_chart_or_image_is_a_note_in_the_pdf():
     assert "[chart could not be displayed]" in text
     text = _pdf_text(_md_nb("Before.", {"image/png": "not base64!", "text/plain": "image"}))
     assert "[image could not be displayed]" in text
+
+
+# --- a reader's table, written as Typst here rather than by pandoc ---------------------
+
+# Words whose escaping differs one from another in pandoc's Typst writer (smart quotes on):
+# markup characters, shorthands (NBSP, dashes, "...", curly apostrophe), "//", a leading
+# ";" or "(", long runs, a lone surrogate, and text that tries to leave its cell.
+TABLE_WORDS = [
+    "plain", "a b  c", "90\u00a0km²", "[x]", "#x", "<a>", "@ref", "$5", "a\\b", "`x`",
+    "_x_", "*x*", "~x", "-5%", "a // b", "http://x.org", ";x", ".x", ".", "(x)", "a (x)",
+    "it's", "it\u2019s", '"q"', "\u201creportedly\u201d", "x" * 45, "\u22123", "a--b",
+    "a\u2013b\u2014c", "...", "", "  ", "x\ud800y", "#emph[x].at(panic(1))", "]#panic(1)[",
+    "\\", "a\tb\nc", "1,000", "14%", "NaN", "0x1F", "$x$", "<!-- -->", "a.b", "3.5",
+    "x:y", "a/b", "1.5 km", "over 1,000 km\u00b2", "a - b", "x = y", "-", "+", "=", "1.",
+]
+# A first word that starts a list item, a numbered item, a heading or a term: pandoc
+# leaves it bare in a cell, and Typst made a list of `[- x]`.
+MARKER_WORDS = ["- x", "+ y", "= h", "== h", "/ t: d", "1. x", "12. x"]
+
+
+def _pandoc_table_typst(table) -> str:
+    """The oracle: the same table as pandoc's own Typst writer writes it, from the table
+    node this module built before it wrote tables itself (a header row, every string as
+    words, numeric columns right-aligned, the wrapper that keeps a short table whole)."""
+    def cell(text):
+        return [["", [], []], {"t": "AlignDefault"}, 1, 1,
+                [{"t": "Plain", "c": words(text)}]]
+
+    columns, rows = table["columns"], table["rows"]
+    node = {"t": "Table", "c": [
+        ["", ["figures"], []],
+        [None, [{"t": "Plain", "c": words(table["caption"])}] if table["caption"] else []],
+        [[{"t": "AlignDefault"}, {"t": "ColWidthDefault"}] for _ in columns],
+        [["", [], []], [[["", [], []], [cell(c) for c in columns]]]],
+        [[["", [], []], 1, [], [[["", [], []], [cell(v) for v in row]] for row in rows]]],
+        [["", [], []], []]]}
+    return _typst("Before.", pdfbody._table(node), "After.")
+
+
+@pytest.mark.parametrize("text", TABLE_WORDS)
+def test_a_table_is_the_typst_pandoc_would_write(text):
+    """table_blocks writes what pandoc 3's Typst writer wrote for the same table, byte for
+    byte, so a report's PDF is unchanged (checked on every table of the project's four
+    reports and the benchmark's grid when this was written, 2026-11-27)."""
+    table = {"caption": f"Caption {text}", "columns": ["Figure", text or "empty"],
+             "rows": [[text, "1"], ["x", text], [f"y {text}", "2.5"]]}
+    assert _typst("Before.", pdfbody.table_blocks(table), "After.") == _pandoc_table_typst(table)
+
+
+def test_a_long_table_and_numeric_columns_are_written_as_pandoc_would():
+    table = {"caption": "", "columns": ["name", "count", "share", "note"],
+             "rows": [[f"row {i}", f"{i:,}", f"{i / 3:.1f}%", "-" if i % 2 else "n/a"]
+                      for i in range(pdfbody.SHORT_TABLE_ROWS + 6)]}
+    typst = _typst("Before.", pdfbody.table_blocks(table), "After.")
+    assert typst == _pandoc_table_typst(table)
+    assert "align: (left,right,right,left,)" in typst
+    assert "breakable: false" not in typst  # a long table may break across pages
+    for caption in ("  ", "x"):  # a blank caption is an empty one, as pandoc had it
+        short = {"caption": caption, "columns": ["a"], "rows": [["1"]]}
+        assert _typst("Before.", pdfbody.table_blocks(short), "After.") == \
+            _pandoc_table_typst(short)
+
+
+@pytest.mark.parametrize("text", MARKER_WORDS)
+def test_a_cell_that_starts_like_a_list_is_text(text):
+    from analysis import outputs
+
+    pdf = _pdf_text(_md_nb("Before.", {outputs.TABLE_MIME: {
+        "caption": "", "columns": ["first", "second"], "rows": [[text, "then"]]},
+        "text/plain": "t"}))
+    assert text in pdf and "\u2022" not in pdf  # as typed, and no bullet
+    # and the one difference from pandoc: the marker alone is escaped
+    out = pdfbody.markup(text)
+    assert out.startswith("\\") and out[1:] == pdfbody.markup(f"x {text}")[2:]
+
+
+def test_a_table_cell_keeps_its_minus_sign_and_cannot_leave_its_cell():
+    from analysis import outputs
+
+    pdf = _pdf_text(_md_nb("Before.", {outputs.TABLE_MIME: {
+        "caption": "]#panic(1)[", "columns": ["a", "b"],
+        "rows": [["-5", "#emph[x].at(panic(2))"], ["]#panic(3)[", "@nowhere"]]},
+        "text/plain": "t"}))
+    # "-5" is Typst's minus sign as pandoc wrote it; escaping the "-" would print a hyphen
+    assert "\u22125" in pdf
+    for text in ("#emph[x].at(panic(2))", "]#panic(3)[", "@nowhere", "]#panic(1)["):
+        assert text in pdf

@@ -6,16 +6,19 @@ half of a PDF's time went into moving the document between pandoc and Lua; two s
 pandoc runs (markdown to JSON, JSON to Typst) with a walk in between cost half as much.
 
 Cell outputs do not go through pandoc's markdown reader: `Body` builds each one as
-pandoc blocks (a table from its data, a chart as a Typst figure, text as a code block)
-and leaves a placeholder in the markdown, a raw block holding a random token that no
-notebook can guess. HTML outputs other than a reader's table are read by pandoc's HTML
-reader, sandboxed: it reads no file and fetches nothing.
+pandoc blocks (a chart as a Typst figure, text as a code block) and leaves a placeholder
+in the markdown, a raw block holding a random token that no notebook can guess. A
+reader's table is written as Typst here, from its data (`table_blocks`, `markup`): the
+same Typst pandoc's writer made of it, byte for byte (tests/test_pdfbody.py checks this
+against pandoc), without the 50 ms a report pandoc took to read and write the tables.
+HTML outputs other than a reader's table are read by pandoc's HTML reader, sandboxed: it
+reads no file and fetches nothing.
 
 The rules, for everything pandoc reads (markdown cells, Markdown and HTML outputs):
 
 1. Every raw block or inline is dropped (a ```{=typst} block in a markdown cell, raw
    HTML), so notebook text never becomes Typst code. Only this module writes raw Typst,
-   around text that pandoc's writer escapes.
+   around text that pandoc's writer escapes or that `markup` escapes as it would.
 2. Only images that render.py wrote (fig-N.ext) are kept; any other image becomes its
    alt text, because Typst would fail on a missing or remote file.
 3. A chart becomes a Typst figure with its alt text (pandoc's writer drops alt); the alt
@@ -186,21 +189,81 @@ def _caption_inlines(blocks: list[Node]) -> list[Node]:
     return out
 
 
-def _cell(inlines: list[Node]) -> list:
-    return [_attr(), {"t": "AlignDefault"}, 1, 1, [{"t": "Plain", "c": inlines}]]
+# How pandoc's Typst writer (smart quotes on, its default) writes a word: these characters
+# escaped with a backslash, these written as Typst's shorthand for them.
+_TYPST_SPECIAL = frozenset("[]#<>@$\\`_*~'\"")
+_TYPST_SHORTHAND = {"\u00a0": "~", "\u2019": "'", "\u2014": "---", "\u2013": "--"}
+# a word that, first in a line or a content block and followed by a space, starts a list
+# item, a numbered item, a term or a heading
+_TYPST_MARKER = re.compile(r"[-+/]|=+|[0-9]+\.")
+
+
+def _markup_word(word: str) -> str:
+    chars, last = [], "\n"
+    for c in word:
+        if c in _TYPST_SPECIAL or (c == last and c in "-/"):
+            chars.append("\\" + c)
+        else:
+            chars.append(_TYPST_SHORTHAND.get(c, c))
+        last = c
+    return "".join(chars)
+
+
+def markup(text: str) -> str:
+    """Plain text as Typst markup that shows that text, in words and single spaces, as
+    pandoc's Typst writer writes a run of `words`, with one fix: a first word that starts
+    a list item, a heading or a term (`- x`, `+ x`, `1. x`, `= x`, `/ x: y`) is escaped.
+    pandoc escapes one only at the start of a line, but a table cell or caption starts a
+    content block, which Typst reads as one: `[- x]` was a bulleted list. (Only the
+    marker before a space: `\\-5` would print a hyphen where `-5` prints a minus sign.)"""
+    found = [breakable(w) for w in _SPACES.split(_SURROGATE.sub("\ufffd", text).strip()) if w]
+    out = []
+    for word in found:
+        lead = word[0] == ";" or (not out and (word[0] == "(" or (
+            len(found) > 1 and _TYPST_MARKER.fullmatch(word) is not None)))
+        out.append("\\" * lead + _markup_word(word))
+    return " ".join(out)
+
+
+def _column_aligns(rows: list[list[str]], ncols: int) -> list[str]:
+    """Rule 4: "right" for a column whose body cells are all numbers (and some not
+    empty), "left" for the others."""
+    numeric, seen = [True] * ncols, [False] * ncols
+    for row in rows:
+        for i, text in enumerate(row):
+            kind = _number_kind(text)
+            if kind is False:
+                numeric[i] = False
+            elif kind:
+                seen[i] = True
+    return ["right" if numeric[i] and seen[i] else "left" for i in range(ncols)]
 
 
 def table_blocks(table: dict[str, Any]) -> list[Node]:
-    """A reader's table (analysis.outputs data) as a pandoc table: a header row, the
-    first column naming each row, every string as words."""
+    """A reader's table (analysis.outputs data) as Typst: the table pandoc's writer would
+    make of it (a header row, a rule, the rows; numeric columns right-aligned; a short
+    table kept on one page), written here, because pandoc took about 50 ms a report to
+    read and write the tables back."""
     columns, rows = table["columns"], table["rows"]
-    head = [_attr(), [[_attr(), [_cell(words(c)) for c in columns]]]]
-    body = [_attr(), 1, [], [[_attr(), [_cell(words(v)) for v in row]] for row in rows]]
-    caption = [{"t": "Plain", "c": words(table["caption"])}] if table["caption"] else []
-    specs = [[{"t": "AlignDefault"}, {"t": "ColWidthDefault"}] for _ in columns]
-    node = {"t": "Table", "c": [_attr("", ["figures"]), [None, caption], specs, head, [body],
-                                [_attr(), []]]}
-    return _table(node)
+    texts = [[" ".join(breakable(w) for w in _SPACES.split(v.strip()) if w) for v in row]
+             for row in rows]
+    aligns = _column_aligns(texts, len(columns))
+
+    def row_line(cells: list[str]) -> str:
+        return ", ".join(f"[{markup(c)}]" for c in cells) + ","
+
+    lines = ["#figure(", "  align(center)[#table(", f"    columns: {len(columns)},",
+             "    align: (" + "".join(f"{a}," for a in aligns) + "),",
+             f"    table.header({row_line(columns)}),", "    table.hline(),"]
+    lines += [f"    {row_line(row)}" for row in rows]
+    lines.append("  )]")
+    if table["caption"]:
+        lines.append(f"  , caption: [{markup(table['caption'])}]")
+    lines += ["  , kind: table", "  )", "", ""]
+    typst = "\n".join(lines)
+    if len(rows) <= SHORT_TABLE_ROWS:
+        return [raw_typst("#block(breakable: false)["), raw_typst(typst), raw_typst("]")]
+    return [raw_typst(typst)]
 
 
 # ----------------------------------------------------------------------- the rules
@@ -248,25 +311,19 @@ def _number_kind(text: str) -> bool | None:
 
 
 def _align_numeric_columns(table: Node) -> None:
-    """Rule 4: right-align columns whose body cells are all numbers, left-align others."""
+    """Rule 4 on a table pandoc read (from markdown or HTML): `_column_aligns`, unless a
+    cell spans rows or columns or a row is short or long."""
     _attr_, _caption, specs, _head, bodies, _foot = table["c"]
     ncols = len(specs)
-    numeric, seen = [True] * ncols, [False] * ncols
+    rows = []
     for body in bodies:
         for row in body[3]:
             cells = row[1]
-            if len(cells) != ncols:
+            if len(cells) != ncols or any(c[2] != 1 or c[3] != 1 for c in cells):
                 return
-            for i, cell in enumerate(cells):
-                if cell[2] != 1 or cell[3] != 1:
-                    return
-                kind = _number_kind(stringify(cell[4]))
-                if kind is False:
-                    numeric[i] = False
-                elif kind:
-                    seen[i] = True
-    for i, spec in enumerate(specs):
-        if numeric[i] and seen[i]:
+            rows.append([stringify(c[4]) for c in cells])
+    for spec, align in zip(specs, _column_aligns(rows, ncols), strict=True):
+        if align == "right":
             spec[0] = {"t": "AlignRight"}
         elif spec[0].get("t") == "AlignDefault":
             # pandoc wraps tables in align(center); "auto" would centre every cell.
