@@ -304,3 +304,15 @@ def test_a_table_cell_keeps_its_minus_sign_and_cannot_leave_its_cell():
     assert "\u22125" in pdf
     for text in ("#emph[x].at(panic(2))", "]#panic(3)[", "@nowhere", "]#panic(1)["):
         assert text in pdf
+
+
+def test_footnotes_and_alerts_read_as_the_html_page_shows_them():
+    """The HTML page (nbconvert's mistune) and JupyterLab render no footnotes and no
+    GitHub alerts; pandoc's gfm did, so the PDF moved a note to the page foot and turned
+    "> [!NOTE]" into a box the page did not have. Both now show the text as typed."""
+    from analysis.reports.render import html_report
+
+    nb = _md_nb("A claim.[^1]\n\n[^1]: The note.\n\n> [!NOTE]\n> Careful.")
+    pdf, html = _pdf_text(nb), html_report(nb)
+    for text in ("A claim.[^1]", "[^1]: The note.", "[!NOTE]"):
+        assert text in pdf and text in html
