@@ -360,7 +360,7 @@ def grid(args) -> None:
     print(f"\ncells' own run time, {len(alone)} reports built one at a time: {cells_each:.3f} s "
           f"a report (min {min(alone):.3f}, max {max(alone):.3f}); in the full build, "
           f"sharing the cores: {sum(in_build[best]) / n:.3f} s a report")
-    print(f"rendering in-process (HTML + PDF), {args.render_sample} reports sampled: "
+    print(f"rendering in-process (HTML + PDF), {min(args.render_sample, n)} reports sampled: "
           f"{render_each:.3f} s a report")
     print(f"peak memory of a full build: {pss / 2**20:.0f} MiB PSS "
           f"({rss / 2**20:.0f} MiB summed RSS, which counts shared pages once per process)")

@@ -280,6 +280,28 @@ def test_a_long_table_and_numeric_columns_are_written_as_pandoc_would():
             _pandoc_table_typst(short)
 
 
+def _structure(typst_source: str) -> dict[str, int]:
+    """How many lists, numbered lists, term lists and headings Typst made of a source."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    import typst
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "t.typ"
+        path.write_text("#set page(width: 12cm, height: auto)\n" + typst_source,
+                        encoding="utf-8")
+        return {kind: len(json.loads(typst.query(str(path), kind)))
+                for kind in ("list", "enum", "terms", "heading")}
+
+
+def _table_typst(*cells: str, caption: str = "") -> str:
+    blocks = pdfbody.table_blocks({"caption": caption, "columns": ["first", "second"],
+                                   "rows": [[cell, "then"] for cell in cells]})
+    return "\n".join(b["c"][1] for b in blocks)
+
+
 @pytest.mark.parametrize("text", MARKER_WORDS)
 def test_a_cell_that_starts_like_a_list_is_text(text):
     from analysis import outputs
@@ -287,10 +309,30 @@ def test_a_cell_that_starts_like_a_list_is_text(text):
     pdf = _pdf_text(_md_nb("Before.", {outputs.TABLE_MIME: {
         "caption": "", "columns": ["first", "second"], "rows": [[text, "then"]]},
         "text/plain": "t"}))
-    assert text in pdf and "\u2022" not in pdf  # as typed, and no bullet
+    assert text in pdf  # as typed
+    # no list, numbered list, term list or heading ("1. x" reads the same as an enum)
+    assert _structure(_table_typst(text, caption=text)) == {
+        "list": 0, "enum": 0, "terms": 0, "heading": 0}
     # and the one difference from pandoc: the marker alone is escaped
     out = pdfbody.markup(text)
     assert out.startswith("\\") and out[1:] == pdfbody.markup(f"x {text}")[2:]
+
+
+@pytest.mark.parametrize("text", [
+    "/\u2003t", "x\u2028/ t", "ok\u2028/ c", "x\u2028- y", "x\u2029= Head", "x\x85+ y",
+    "-\u2003x", "=\u2003Head", "=\u2028x", "-\x85*", "1.\u3000x", "+\u202fy",
+])
+def test_a_unicode_line_break_or_space_cannot_start_a_list_or_fail_the_pdf(text):
+    """Review of 76e4b13 (pandoc had it too): Typst ends a line at U+0085, U+2028 and
+    U+2029 and takes any Unicode space after a marker, so "x\u2028/ t" started a term list
+    and failed the whole PDF ("expected colon"), and "-\u2003x" was a bulleted list."""
+    from analysis import outputs
+
+    assert _structure(_table_typst(text, caption=text)) == {
+        "list": 0, "enum": 0, "terms": 0, "heading": 0}
+    pdf = _pdf_text(_md_nb(f"A markdown cell: {text}", {outputs.TABLE_MIME: {
+        "caption": text, "columns": ["a", text], "rows": [[text, "1"]]}, "text/plain": "t"}))
+    assert "A markdown cell" in pdf  # the report compiled
 
 
 def test_a_table_cell_keeps_its_minus_sign_and_cannot_leave_its_cell():

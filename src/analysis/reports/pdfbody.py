@@ -34,6 +34,8 @@ The rules, for everything pandoc reads (markdown cells, Markdown and HTML output
    and Typst read `*x*.at(panic(1))` as a method call on it.
 9. A code block or inline code keeps one class, and only a plain language name: pandoc
    writes it unescaped after ```, so a class like x```#code``` ran the code.
+10. A Unicode line break in text (U+0085, U+2028, U+2029) is a space: Typst ends a line
+   there, and "x\u2028/ t" started a term list that failed the whole PDF.
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ SHORT_TABLE_ROWS = 14
 LONG, EVERY = 40, 20
 ZWSP = "\u200b"
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")
+# Unicode line breaks, which Typst (not pandoc) ends a line at, so that a marker after one
+# started a list or a term: in text they are a space (rule 10)
+_TYPST_NEWLINES = str.maketrans({"\x85": " ", "\u2028": " ", "\u2029": " "})
 _LUA_SPACE = " \t\n\r\f\v"
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
                      r"|[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
@@ -124,7 +129,7 @@ def breakable(word: str) -> str:
 def words(text: str) -> list[Node]:
     """Plain text as pandoc inlines: words and spaces, never markup."""
     out: list[Node] = []
-    for word in _SPACES.split(text.strip()):
+    for word in _SPACES.split(text.translate(_TYPST_NEWLINES).strip()):
         if word:
             if out:
                 out.append({"t": "Space"})
@@ -198,6 +203,8 @@ _TYPST_SHORTHAND = {"\u00a0": "~", "\u2019": "'", "\u2014": "---", "\u2013": "--
 # a word that, first in a line or a content block and followed by a space, starts a list
 # item, a numbered item, a term or a heading
 _TYPST_MARKER = re.compile(r"[-+/]|=+|[0-9]+\.")
+# the same marker before a space that is not ASCII (an em space), which Typst takes too
+_TYPST_MARKER_SPACE = re.compile(r"(?:[-+/]|=+|[0-9]+\.)\s")
 
 
 def _markup_word(word: str) -> str:
@@ -218,11 +225,13 @@ def markup(text: str) -> str:
     pandoc escapes one only at the start of a line, but a table cell or caption starts a
     content block, which Typst reads as one: `[- x]` was a bulleted list. (Only the
     marker before a space: `\\-5` would print a hyphen where `-5` prints a minus sign.)"""
-    found = [breakable(w) for w in _SPACES.split(_SURROGATE.sub("\ufffd", text).strip()) if w]
+    text = _SURROGATE.sub("\ufffd", text).translate(_TYPST_NEWLINES)
+    found = [breakable(w) for w in _SPACES.split(text.strip()) if w]
     out = []
     for word in found:
         lead = word[0] == ";" or (not out and (word[0] == "(" or (
-            len(found) > 1 and _TYPST_MARKER.fullmatch(word) is not None)))
+            len(found) > 1 and _TYPST_MARKER.fullmatch(word) is not None)
+            or _TYPST_MARKER_SPACE.match(word) is not None))
         out.append("\\" * lead + _markup_word(word))
     return " ".join(out)
 
@@ -352,7 +361,7 @@ def _rule(node: Node) -> list[Node]:
     if tag in ("RawBlock", "RawInline"):
         return []
     if tag == "Str":
-        text = breakable(node["c"])
+        text = breakable(node["c"].translate(_TYPST_NEWLINES))
         if text.startswith("."):
             # after `#emph[x]` (pandoc's Typst for *x*), a "." would call a method on it:
             # `*x*.at(panic(1))` ran code. An escaped dot ends the expression ("(" and "["
