@@ -126,14 +126,19 @@ def breakable(word: str) -> str:
     return ZWSP.join(parts)
 
 
+def _split(text: str) -> list[str]:
+    """The words of plain text, split at ASCII spaces (rule 10: and Unicode line breaks),
+    each with its break points (rule 7)."""
+    return [breakable(w) for w in _SPACES.split(text.translate(_TYPST_NEWLINES).strip()) if w]
+
+
 def words(text: str) -> list[Node]:
     """Plain text as pandoc inlines: words and spaces, never markup."""
     out: list[Node] = []
-    for word in _SPACES.split(text.translate(_TYPST_NEWLINES).strip()):
-        if word:
-            if out:
-                out.append({"t": "Space"})
-            out.append({"t": "Str", "c": breakable(word)})
+    for word in _split(text):
+        if out:
+            out.append({"t": "Space"})
+        out.append({"t": "Str", "c": word})
     return out
 
 
@@ -225,15 +230,14 @@ def markup(text: str) -> str:
     pandoc escapes one only at the start of a line, but a table cell or caption starts a
     content block, which Typst reads as one: `[- x]` was a bulleted list. (Only the
     marker before a space: `\\-5` would print a hyphen where `-5` prints a minus sign.)"""
-    text = _SURROGATE.sub("\ufffd", text).translate(_TYPST_NEWLINES)
-    found = [breakable(w) for w in _SPACES.split(text.strip()) if w]
-    out = []
-    for word in found:
-        lead = word[0] == ";" or (not out and (word[0] == "(" or (
-            len(found) > 1 and _TYPST_MARKER.fullmatch(word) is not None)
-            or _TYPST_MARKER_SPACE.match(word) is not None))
-        out.append("\\" * lead + _markup_word(word))
-    return " ".join(out)
+    found = _split(_SURROGATE.sub("\ufffd", text))
+    if not found:
+        return ""
+    first = found[0]
+    escape_first = first[0] == "(" or _TYPST_MARKER_SPACE.match(first) is not None or (
+        len(found) > 1 and _TYPST_MARKER.fullmatch(first) is not None)
+    return " ".join("\\" * (word[0] == ";" or (i == 0 and escape_first)) + _markup_word(word)
+                    for i, word in enumerate(found))
 
 
 def _column_aligns(rows: list[list[str]], ncols: int) -> list[str]:
@@ -256,9 +260,7 @@ def table_blocks(table: dict[str, Any]) -> list[Node]:
     table kept on one page), written here, because pandoc took about 50 ms a report to
     read and write the tables back."""
     columns, rows = table["columns"], table["rows"]
-    texts = [[" ".join(breakable(w) for w in _SPACES.split(v.strip()) if w) for v in row]
-             for row in rows]
-    aligns = _column_aligns(texts, len(columns))
+    aligns = _column_aligns([[" ".join(_split(v)) for v in row] for row in rows], len(columns))
 
     def row_line(cells: list[str]) -> str:
         return ", ".join(f"[{markup(c)}]" for c in cells) + ","
