@@ -186,6 +186,64 @@ def test_the_executed_notebook_is_not_rewritten_after_every_cell(tmp_path, fresh
     assert summary.failed == []
 
 
+@pytest.mark.parametrize("argv", [
+    ["-f", "/tmp/kernel-1.json"],
+    ["-f", "/tmp/a folder/kernel=2 ü.json"],
+    ["-f", "relative.json"],
+])
+def test_a_forked_kernel_reads_its_connection_file_as_traitlets_would(argv):
+    # kernel_app_class skips traitlets' argument parser for `-f FILE`, the kernel spec's
+    # whole command line: the configuration it sets must be the one traitlets' parse
+    # makes of the same command line, as the command line's (cli_config, which
+    # BaseIPythonApplication applies again over any config file).
+    from ipykernel.kernelapp import IPKernelApp
+
+    parsed, fast = IPKernelApp(), warm.kernel_app_class()()
+    parsed.parse_command_line(list(argv))
+    fast.parse_command_line(list(argv))
+    assert fast.cli_config == parsed.cli_config
+    assert (fast.argv, fast.extra_args, fast.connection_file) == (
+        parsed.argv, parsed.extra_args, parsed.connection_file)
+
+
+def test_any_other_kernel_command_line_is_parsed_by_traitlets():
+    app = warm.kernel_app_class()()
+    app.parse_command_line(["-f", "k.json", "--IPKernelApp.parent_handle=7", "--debug"])
+    assert (app.connection_file, app.parent_handle, app.log_level) == ("k.json", 7, 10)
+
+
+def test_a_forked_kernel_knows_its_connection_file_and_its_template(fresh_server, tmp_path):
+    # The connection file comes from the fast path; parent_handle (the template's pid,
+    # which ipykernel's parent poller watches so that a kernel outlives no template) is
+    # given to the app directly.
+    import asyncio
+
+    km = warm.kernel_manager_class()(kernel_name="python3")
+    km.connection_file = str(tmp_path / "kernel.json")
+    code = ("from ipykernel.kernelapp import IPKernelApp\n"
+            "app = IPKernelApp.instance()\n"
+            "print(app.connection_file, app.parent_handle, os.getppid())")
+
+    async def ask():
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            kc.execute("import os\n" + code)
+            while True:
+                msg = await kc.get_iopub_msg(timeout=30)
+                if msg["msg_type"] == "stream":
+                    return msg["content"]["text"].split()
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    connection_file, handle, ppid = asyncio.run(ask())
+    assert connection_file == km.connection_file
+    assert handle == ppid == str(warm.server().pid())
+
+
 def test_a_ready_kernel_has_no_stale_messages_waiting(fresh_server):
     # WarmKernelClient's readiness check ends on the kernel's `idle` for its kernel_info
     # request, so the first IOPub message after it belongs to the first execute request.
