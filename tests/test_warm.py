@@ -244,6 +244,13 @@ def test_a_forked_kernel_knows_its_connection_file_and_its_template(fresh_server
     assert handle == ppid == str(warm.server().pid())
 
 
+def test_every_task_of_a_worker_uses_the_same_kernel_manager_class():
+    # a new class a task made traitlets set up its traits again for every report
+    assert warm.kernel_manager_class() is warm.kernel_manager_class()
+    km = warm.kernel_manager_class()(kernel_name="python3")
+    assert type(km.client()) is warm._client_class()
+
+
 def test_a_ready_kernel_has_no_stale_messages_waiting(fresh_server):
     # WarmKernelClient's readiness check ends on the kernel's `idle` for its kernel_info
     # request, so the first IOPub message after it belongs to the first execute request.
