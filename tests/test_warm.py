@@ -189,7 +189,7 @@ def test_the_executed_notebook_is_not_rewritten_after_every_cell(tmp_path, fresh
 @pytest.mark.parametrize("argv", [
     ["-f", "/tmp/kernel-1.json"],
     ["-f", "/tmp/a folder/kernel=2 ü.json"],
-    ["-f", "relative.json"],
+    ["-f", "/tmp/'quoted'"],
 ])
 def test_a_forked_kernel_reads_its_connection_file_as_traitlets_would(argv):
     # kernel_app_class skips traitlets' argument parser for `-f FILE`, the kernel spec's
@@ -210,6 +210,48 @@ def test_any_other_kernel_command_line_is_parsed_by_traitlets():
     app = warm.kernel_app_class()()
     app.parse_command_line(["-f", "k.json", "--IPKernelApp.parent_handle=7", "--debug"])
     assert (app.connection_file, app.parent_handle, app.log_level) == ("k.json", 7, 10)
+
+
+def test_a_config_file_cannot_unset_what_a_forked_kernel_is_told(tmp_path):
+    # Found by a review: parent_handle given to the app as a keyword was overridden by a
+    # config file (and the kernel would outlive its template); the connection file, too,
+    # is the command line's. Initialized in a child process: the app starts threads.
+    profile = tmp_path / "ipython" / "profile_default"
+    profile.mkdir(parents=True)
+    (profile / "ipython_kernel_config.py").write_text(
+        "c.IPKernelApp.parent_handle = 1\n"
+        "c.IPKernelApp.connection_file = '/tmp/not-this-one.json'\n")
+    connection = tmp_path / "kernel.json"
+    script = (
+        "import json, os\n"
+        "from analysis.reports import warm\n"
+        f"app = warm._kernel_app(['-f', {str(connection)!r}], os.getppid())\n"
+        f"app.initialize(['-f', {str(connection)!r}])\n"
+        "os.write(1, json.dumps([app.parent_handle, os.getppid(),\n"  # sys.stdout is
+        "    type(app.poller).__name__, app.connection_file]).encode())\n"  # the kernel's
+        "os._exit(0)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "IPYTHONDIR": str(tmp_path / "ipython")},
+                          timeout=120)
+    handle, ppid, poller, connection_file = json.loads(done.stdout)
+    assert (handle, poller, connection_file) == (ppid, "ParentPollerUnix", str(connection))
+
+
+@pytest.mark.filterwarnings("ignore:Supporting extra quotes:DeprecationWarning")
+@pytest.mark.parametrize("argv", [["-f", "~/kernel.json"], ["-f", '"/tmp/kernel.json"'],
+                                  ["-f", "relative.json"]])
+def test_a_connection_file_traitlets_would_rewrite_is_left_to_traitlets(argv):
+    # Found by a review: traitlets expands a leading ~ and drops surrounding quotes. Only
+    # an absolute path, which it reads as it is, takes the fast path.
+    from ipykernel.kernelapp import IPKernelApp
+
+    parsed, fast = IPKernelApp(), warm.kernel_app_class()()
+    parsed.parse_command_line(list(argv))
+    fast.parse_command_line(list(argv))
+    assert fast.connection_file == parsed.connection_file
+    assert fast.argv == parsed.argv and "ForkedKernelApp" in fast.cli_config  # traitlets'
+    if argv[1] != "relative.json":
+        assert fast.connection_file != argv[1]
 
 
 def test_a_forked_kernel_knows_its_connection_file_and_its_template(fresh_server, tmp_path):

@@ -642,6 +642,7 @@ def _template(preload: list[str], address: str | None = None) -> None:
     else:
         if WARM_UP.rpartition(".")[0] in preload:
             importlib.import_module(WARM_UP).run()  # first-use costs too; never raises
+        kernel_app_class()
         gc.collect()
         gc.freeze()  # the imported objects stay put: children do not copy their pages
     first = {"error": error} if error else {"ready": True, "pid": os.getpid()}
@@ -757,23 +758,26 @@ def _reap(children: dict) -> None:
                 children[pid] = os.waitstatus_to_exitcode(status)
 
 
+@functools.cache
 def kernel_app_class():
     """ipykernel's IPKernelApp, told its connection file without an argument parser.
 
     To read a command line, traitlets builds an argparse parser of every option of every
     class ipykernel configures: about 12 ms of CPU and 1,000 copied pages of every forked
     kernel, measured, for `-f FILE`, which is all a kernel spec's `{connection_file}`
-    gives. For exactly that command line this sets the configuration traitlets would have
-    made (`IPKernelApp.connection_file`, as the command line's: a config file cannot
-    override it); any other command line is parsed by traitlets, as ipykernel_launcher
-    would. Tested against traitlets' own parse."""
+    gives (jupyter_client passes an absolute path). For exactly that command line this
+    sets the configuration traitlets would have made of it (traitlets reads a path with
+    no leading `~` or quote as it is) as the command line's, which IPython applies again
+    over any config file; any other command line is parsed by traitlets, as
+    ipykernel_launcher would. Tested against traitlets' own parse. Made once, in the
+    template (a class costs traitlets about 1 ms to set up)."""
     from ipykernel.kernelapp import IPKernelApp
     from traitlets.config import Config
 
     class ForkedKernelApp(IPKernelApp):
         def parse_command_line(self, argv=None):
             if (argv is not None and len(argv) == 2 and argv[0] == "-f"
-                    and not argv[1].startswith("-")):
+                    and os.path.isabs(argv[1])):
                 self.argv = list(argv)
                 self.cli_config = Config({"IPKernelApp": {"connection_file": argv[1]}})
                 self.update_config(self.cli_config)
@@ -782,6 +786,17 @@ def kernel_app_class():
             super().parse_command_line(argv)
 
     return ForkedKernelApp
+
+
+def _kernel_app(args: list[str], parent: int):
+    """The app `python -m ipykernel_launcher ARGS` would start, in this process, watching
+    `parent` (the template: a kernel outlives no template). `parent_handle` is
+    configuration, as it was on the command line, so that no config file can unset it."""
+    from traitlets.config import Config
+
+    sys.argv = ["ipykernel_launcher", *args]
+    return kernel_app_class().instance(
+        config=Config({"IPKernelApp": {"parent_handle": parent}}))
 
 
 def _become_kernel(request: dict, start_dir: str) -> None:
@@ -806,9 +821,9 @@ def _become_kernel(request: dict, start_dir: str) -> None:
             del sys.path[0]  # as ipykernel_launcher does; the shell adds '' back
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed()  # fresh entropy, as a new process has
-        sys.argv = ["ipykernel_launcher", *request["args"]]
-        kernel_app_class().launch_instance(argv=list(request["args"]),
-                                           parent_handle=os.getppid())
+        app = _kernel_app(request["args"], os.getppid())
+        app.initialize(list(request["args"]))
+        app.start()
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
