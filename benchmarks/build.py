@@ -259,16 +259,18 @@ def cell_seconds(path: Path) -> float:
                for c in nb["cells"] if c["cell_type"] == "code")
 
 
-def render_seconds(paths: list[Path], warm_up: Path) -> list[float]:
+def render_seconds(paths: list[Path], warm_up: Path | None) -> list[float]:
     """In-process HTML + PDF rendering time of each executed notebook, each rendered once,
-    as a build renders it, after a warm-up on another (`warm_up`): the one-off imports
-    and template loads a worker pays once. The warm-up is not one of the timed notebooks:
-    Typst memoises, and rendering a notebook a second time costs less than the first."""
+    as a build renders it, after a warm-up on another (`warm_up`; None: a copy of the
+    first with other text): the one-off imports and template loads a worker pays once.
+    The warm-up is not one of the timed notebooks: Typst memoises, and rendering a
+    notebook a second time costs less than the first."""
     import nbformat
 
     from analysis.reports import render
 
-    warm = nbformat.read(warm_up, as_version=4)
+    warm = (nbformat.read(warm_up, as_version=4) if warm_up is not None
+            else _variant(nbformat.read(paths[0], as_version=4)))
     render.html_report(warm)
     render.pdf_report(warm)
     times = []
@@ -311,7 +313,7 @@ def floor_sample(project: Path, executed: list[Path], names: list[str],
     alone = [cell_seconds(project / "reports" / name / f"{name}.ipynb") for name in names]
     sample = executed[:: max(1, n // render_sample)][:render_sample]
     others = [p for p in executed if p not in sample]
-    renders = render_seconds(sample, others[-1] if others else sample[0])
+    renders = render_seconds(sample, others[-1] if others else None)
     return sum(alone) / len(alone), sum(renders) / len(renders), alone
 
 
