@@ -8,6 +8,7 @@ run one after another on one worker; the later ones must find none of it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -196,14 +197,20 @@ def test_a_forked_kernel_reads_its_connection_file_as_traitlets_would(argv):
     # whole command line: the configuration it sets must be the one traitlets' parse
     # makes of the same command line, as the command line's (cli_config, which
     # BaseIPythonApplication applies again over any config file).
+    parsed, fast = _parsed_both_ways(argv)
+    assert fast.cli_config == parsed.cli_config
+    assert (fast.argv, fast.extra_args, fast.connection_file) == (
+        parsed.argv, parsed.extra_args, parsed.connection_file)
+
+
+def _parsed_both_ways(argv):
+    """`argv` read by traitlets for ipykernel_launcher, and by kernel_app_class."""
     from ipykernel.kernelapp import IPKernelApp
 
     parsed, fast = IPKernelApp(), warm.kernel_app_class()()
     parsed.parse_command_line(list(argv))
     fast.parse_command_line(list(argv))
-    assert fast.cli_config == parsed.cli_config
-    assert (fast.argv, fast.extra_args, fast.connection_file) == (
-        parsed.argv, parsed.extra_args, parsed.connection_file)
+    return parsed, fast
 
 
 def test_any_other_kernel_command_line_is_parsed_by_traitlets():
@@ -226,7 +233,6 @@ def test_a_config_file_cannot_unset_what_a_forked_kernel_is_told(tmp_path):
         "import json, os\n"
         "from analysis.reports import warm\n"
         f"app = warm._kernel_app(['-f', {str(connection)!r}], os.getppid())\n"
-        f"app.initialize(['-f', {str(connection)!r}])\n"
         "os.write(1, json.dumps([app.parent_handle, os.getppid(),\n"  # sys.stdout is
         "    type(app.poller).__name__, app.connection_file]).encode())\n"  # the kernel's
         "os._exit(0)\n")
@@ -243,21 +249,31 @@ def test_a_config_file_cannot_unset_what_a_forked_kernel_is_told(tmp_path):
 def test_a_connection_file_traitlets_would_rewrite_is_left_to_traitlets(argv):
     # Found by a review: traitlets expands a leading ~ and drops surrounding quotes. Only
     # an absolute path, which it reads as it is, takes the fast path.
-    from ipykernel.kernelapp import IPKernelApp
-
-    parsed, fast = IPKernelApp(), warm.kernel_app_class()()
-    parsed.parse_command_line(list(argv))
-    fast.parse_command_line(list(argv))
+    parsed, fast = _parsed_both_ways(argv)
     assert fast.connection_file == parsed.connection_file
     assert fast.argv == parsed.argv and "ForkedKernelApp" in fast.cli_config  # traitlets'
     if argv[1] != "relative.json":
         assert fast.connection_file != argv[1]
 
 
+@contextlib.asynccontextmanager
+async def _ready_client(km):
+    """A client of a kernel `km` starts, ready; the kernel is shut down afterwards."""
+    await km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=60)
+        yield kc
+    finally:
+        kc.stop_channels()
+        await km.shutdown_kernel(now=True)
+
+
 def test_a_forked_kernel_knows_its_connection_file_and_its_template(fresh_server, tmp_path):
     # The connection file comes from the fast path; parent_handle (the template's pid,
     # which ipykernel's parent poller watches so that a kernel outlives no template) is
-    # given to the app directly.
+    # given to the app as configuration.
     import asyncio
 
     km = warm.kernel_manager_class()(kernel_name="python3")
@@ -267,19 +283,12 @@ def test_a_forked_kernel_knows_its_connection_file_and_its_template(fresh_server
             "print(app.connection_file, app.parent_handle, os.getppid())")
 
     async def ask():
-        await km.start_kernel()
-        kc = km.client()
-        kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=60)
+        async with _ready_client(km) as kc:
             kc.execute("import os\n" + code)
             while True:
                 msg = await kc.get_iopub_msg(timeout=30)
                 if msg["msg_type"] == "stream":
                     return msg["content"]["text"].split()
-        finally:
-            kc.stop_channels()
-            await km.shutdown_kernel(now=True)
 
     connection_file, handle, ppid = asyncio.run(ask())
     assert connection_file == km.connection_file
@@ -301,17 +310,10 @@ def test_a_ready_kernel_has_no_stale_messages_waiting(fresh_server):
     km = warm.kernel_manager_class()(kernel_name="python3")
 
     async def first_parent():
-        await km.start_kernel()
-        kc = km.client()
-        kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=60)
+        async with _ready_client(km) as kc:
             msg_id = kc.execute("1 + 1")
             first = await kc.get_iopub_msg(timeout=30)
             return msg_id, first["parent_header"].get("msg_id"), first["msg_type"]
-        finally:
-            kc.stop_channels()
-            await km.shutdown_kernel(now=True)
 
     msg_id, parent, kind = asyncio.run(first_parent())
     assert (parent, kind) == (msg_id, "status")

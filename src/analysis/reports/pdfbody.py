@@ -209,7 +209,7 @@ _TYPST_SHORTHAND = {"\u00a0": "~", "\u2019": "'", "\u2014": "---", "\u2013": "--
 # item, a numbered item, a term or a heading
 _TYPST_MARKER = re.compile(r"[-+/]|=+|[0-9]+\.")
 # the same marker before a space that is not ASCII (an em space), which Typst takes too
-_TYPST_MARKER_SPACE = re.compile(r"(?:[-+/]|=+|[0-9]+\.)\s")
+_TYPST_MARKER_SPACE = re.compile(rf"(?:{_TYPST_MARKER.pattern})\s")
 
 
 def _markup_word(word: str) -> str:

@@ -642,7 +642,7 @@ def _template(preload: list[str], address: str | None = None) -> None:
     else:
         if WARM_UP.rpartition(".")[0] in preload:
             importlib.import_module(WARM_UP).run()  # first-use costs too; never raises
-        kernel_app_class()
+        kernel_app_class()  # made once here, not in every kernel
         gc.collect()
         gc.freeze()  # the imported objects stay put: children do not copy their pages
     first = {"error": error} if error else {"ready": True, "pid": os.getpid()}
@@ -789,14 +789,16 @@ def kernel_app_class():
 
 
 def _kernel_app(args: list[str], parent: int):
-    """The app `python -m ipykernel_launcher ARGS` would start, in this process, watching
-    `parent` (the template: a kernel outlives no template). `parent_handle` is
-    configuration, as it was on the command line, so that no config file can unset it."""
+    """The app `python -m ipykernel_launcher ARGS` would start, initialized in this
+    process, watching `parent` (the template: a kernel outlives no template).
+    `parent_handle` is configuration, as it was on the command line, so that no config
+    file can unset it."""
     from traitlets.config import Config
 
     sys.argv = ["ipykernel_launcher", *args]
-    return kernel_app_class().instance(
-        config=Config({"IPKernelApp": {"parent_handle": parent}}))
+    app = kernel_app_class().instance(config=Config({"IPKernelApp": {"parent_handle": parent}}))
+    app.initialize(list(args))
+    return app
 
 
 def _become_kernel(request: dict, start_dir: str) -> None:
@@ -821,9 +823,7 @@ def _become_kernel(request: dict, start_dir: str) -> None:
             del sys.path[0]  # as ipykernel_launcher does; the shell adds '' back
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed()  # fresh entropy, as a new process has
-        app = _kernel_app(request["args"], os.getppid())
-        app.initialize(list(request["args"]))
-        app.start()
+        _kernel_app(request["args"], os.getppid()).start()
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
